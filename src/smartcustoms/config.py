@@ -1,0 +1,72 @@
+"""Settings, declared as data and read from ``SMARTCUSTOMS_*`` environment variables.
+
+Every setting is documented here and in ``docs/configuration.md`` (a test keeps the two in
+step). Nothing is read at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "load_settings"]
+
+DEFAULT_DATABASE_URL = "sqlite:///smartcustoms.db"
+"""The embedded default: a SQLite file in the working directory, created on first use."""
+
+
+class Settings(BaseSettings):
+    """Platform settings. Each field ``x`` is read from ``SMARTCUSTOMS_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTCUSTOMS_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description=(
+            "SQLAlchemy URL of the store. SQLite (WAL mode) by default; "
+            "PostgreSQL with postgresql+psycopg://user@host/db."
+        ),
+    )
+    regime: str = Field(
+        default="eu-2026-07",
+        description="Id of the duty/tax regime applied by `clear` (see docs/regimes.md).",
+    )
+    chunk_size: int = Field(
+        default=50_000,
+        ge=1,
+        description="Records read, validated and written per batch on the bulk path.",
+    )
+    value_tolerance: Decimal = Field(
+        default=Decimal("0.01"),
+        ge=0,
+        description=(
+            "Relative tolerance between the declared total value and the sum of item values "
+            "(0.01 = 1 %), with an absolute floor of one minor currency unit."
+        ),
+    )
+    max_days_past: int = Field(
+        default=365,
+        ge=0,
+        description="Dates further than this many days before today are out of the sane window.",
+    )
+    max_days_future: int = Field(
+        default=60,
+        ge=0,
+        description="Dates further than this many days after today are out of the sane window.",
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment, then apply explicit ``overrides``.
+
+    Args:
+        **overrides: Field values that win over the environment (``None`` values are ignored,
+            so CLI options can be passed through unconditionally).
+
+    Returns:
+        The frozen settings.
+    """
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
