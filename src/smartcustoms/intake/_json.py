@@ -1,0 +1,363 @@
+"""JSON Lines and JSON documents -> :class:`ParsedBatch`, through Arrow's JSON reader.
+
+The fast path hands a whole chunk of lines to ``pyarrow.json`` (multi-threaded C++). When a
+chunk does not parse - a malformed line, a line whose types clash with its neighbours' - it is
+split in halves until each failing line stands alone, so a few bad lines cost a few extra
+parses and never the whole chunk. A line that still fails on its own is classified
+(``encoding.invalid``, ``json.malformed``, ``json.not_object``, ``file.truncated``) and kept
+for quarantine with its line number.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from smartcustoms.errors import Problem
+from smartcustoms.intake._nested import NESTED_MARK, NestedLayout, normalise_nested
+from smartcustoms.intake.batch import ParsedBatch
+from smartcustoms.intake.problems import PROBLEM_SCHEMA, problem_rows
+from smartcustoms.model.columns import (
+    CONSIGNMENT_SCHEMA,
+    ITEM_SCHEMA,
+    RECORD,
+)
+
+__all__ = ["iter_json_document", "iter_jsonl", "parse_json_lines"]
+
+_BOM = b"\xef\xbb\xbf"
+_READ_BLOCK = 16 << 20
+
+
+def _hints(layout: NestedLayout) -> pa.Schema:
+    """Read date-time fields as text: Arrow would otherwise guess timestamps line by line,
+    and one differently written date would break a whole chunk's inference."""
+    top, cons, items = layout.datetime_keys()
+    fields = [pa.field(k, pa.string()) for k in top]
+    inner = [pa.field(k, pa.string()) for k in cons]
+    if items:
+        inner.append(
+            pa.field(layout.items_key, pa.list_(pa.struct([pa.field(k, pa.string()) for k in items])))
+        )
+    if layout.consignments_key is not None and inner:
+        fields.append(pa.field(layout.consignments_key, pa.list_(pa.struct(inner))))
+    return pa.schema(fields)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """What parsing needs to know of a layout: type hints and which keys hold objects."""
+
+    hints: pa.Schema
+    containers: frozenset[str]
+
+    @classmethod
+    def of(cls, layout: NestedLayout) -> _Reader:
+        containers = [
+            *layout.filing_parties.values(),
+            *layout.consignment_parties.values(),
+            layout.items_key,
+            *([layout.consignments_key] if layout.consignments_key else []),
+        ]
+        return cls(_hints(layout), frozenset(containers))
+
+
+def _arrow_read(data: bytes, longest: int, hints: pa.Schema) -> pa.Table:
+    block = max(1 << 20, 2 * longest + 1024, min(len(data) // 2 + 1, 8 << 20))
+    return pajson.read_json(
+        io.BytesIO(data),
+        read_options=pajson.ReadOptions(use_threads=True, block_size=block),
+        parse_options=pajson.ParseOptions(
+            explicit_schema=hints, unexpected_field_behavior="infer"
+        ),
+    )
+
+
+def _classify(line: bytes, *, truncated_candidate: bool) -> Problem:
+    """Why a single line failed to parse."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Problem(
+            "encoding.invalid",
+            "$",
+            f"byte {exc.start} is not valid UTF-8 ({line[exc.start : exc.start + 1]!r}); "
+            "JSON filings must be UTF-8",
+        )
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        if truncated_candidate:
+            return Problem(
+                "file.truncated",
+                "$",
+                f"the file ends in the middle of this record ({exc})",
+            )
+        return Problem("json.malformed", "$", f"not valid JSON: {exc}")
+    if not isinstance(value, dict):
+        return Problem(
+            "json.not_object", "$", f"a filing must be a JSON object, not {type(value).__name__}"
+        )
+    return Problem(
+        "json.schema",
+        "$",
+        "a field holds a value of the wrong JSON type (dates and times must be strings, "
+        "consignments and items lists of objects)",
+    )
+
+
+def _stringify(value: Any, containers: frozenset[str], key: str | None = None) -> Any:
+    if isinstance(value, dict | list) and key is not None and key not in containers:
+        return NESTED_MARK + orjson.dumps(value).decode()
+    if isinstance(value, dict):
+        return {k: _stringify(v, containers, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stringify(v, containers) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return value
+
+
+def _coerced(line: bytes, containers: frozenset[str]) -> bytes | None:
+    """The record with every number written as text, or ``None`` if it is not a JSON object.
+
+    A record whose own values clash in type (``"12.40"`` for one item, ``0`` for the next)
+    cannot be read by Arrow as it is; as text, every value converts (or fails to convert)
+    field by field, so the record gets precise problems instead of one vague one.
+    """
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    return orjson.dumps(_stringify(value, containers))
+
+
+def _parse_range(
+    lines: list[bytes],
+    lo: int,
+    hi: int,
+    tables: list[tuple[int, pa.Table]],
+    bad: list[int],
+    reader: _Reader,
+) -> None:
+    """Parse ``lines[lo:hi]``; append ``(offset, table)`` parts and indices of bad lines."""
+    part = lines[lo:hi]
+    try:
+        table = _arrow_read(b"\n".join(part), max(map(len, part)), reader.hints)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        table = None
+    if table is not None and table.num_rows == hi - lo:
+        tables.append((lo, table))
+        return
+    if hi - lo == 1:
+        coerced = _coerced(part[0], reader.containers)
+        if coerced is not None:
+            try:
+                table = _arrow_read(coerced, len(coerced), reader.hints)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                table = None
+            if table is not None and table.num_rows == 1:
+                tables.append((lo, table))
+                return
+        bad.append(lo)
+        return
+    mid = (lo + hi) // 2
+    _parse_range(lines, lo, mid, tables, bad, reader)
+    _parse_range(lines, mid, hi, tables, bad, reader)
+
+
+def parse_json_lines(
+    lines: list[bytes],
+    line_numbers: list[int | None],
+    *,
+    first_record: int,
+    source: str,
+    fmt: str,
+    layout: NestedLayout,
+    truncated_last: bool = False,
+) -> ParsedBatch:
+    """Parse one chunk of JSON records (one per element of ``lines``) into a batch.
+
+    Args:
+        lines: Raw bytes of each record, without the line terminator.
+        line_numbers: Line where each record starts (``None`` when not line-based).
+        first_record: Run-wide number of the first record.
+        source: File name for provenance.
+        fmt: ``jsonl``, ``json`` or ``postal``.
+        layout: Where the canonical fields sit in a record.
+        truncated_last: The last line had no terminator (a parse failure there means the
+            file was truncated).
+    """
+    n = len(lines)
+    records = pl.DataFrame(
+        {
+            RECORD: pl.int_range(first_record, first_record + n, eager=True, dtype=pl.Int64),
+            "line": pl.Series(line_numbers, dtype=pl.Int64),
+        }
+    )
+    tables: list[tuple[int, pa.Table]] = []
+    bad: list[int] = []
+    reader = _Reader.of(layout)
+    # Arrow's reader does not reject invalid UTF-8, so check first (one C call when clean).
+    try:
+        b"\n".join(lines).decode("utf-8")
+        good = list(range(n))
+    except UnicodeDecodeError:
+        good = []
+        for i, line in enumerate(lines):
+            try:
+                line.decode("utf-8")
+                good.append(i)
+            except UnicodeDecodeError:
+                bad.append(i)
+    # parse runs of consecutive good lines
+    start = 0
+    while start < len(good):
+        end = start
+        while end + 1 < len(good) and good[end + 1] == good[end] + 1:
+            end += 1
+        _parse_range(lines, good[start], good[end] + 1, tables, bad, reader)
+        start = end + 1
+    cons_parts, item_parts, prob_parts = [], [], []
+    for offset, table in tables:
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.with_columns(
+            pl.int_range(
+                first_record + offset, first_record + offset + frame.height, dtype=pl.Int64
+            ).alias(RECORD)
+        )
+        cons, items, probs = normalise_nested(frame, layout)
+        cons_parts.append(cons)
+        item_parts.append(items)
+        prob_parts.append(probs)
+    prob_parts.append(
+        problem_rows(
+            [
+                (
+                    first_record + i,
+                    _classify(lines[i], truncated_candidate=truncated_last and i == n - 1),
+                )
+                for i in bad
+            ]
+        )
+    )
+    cons_schema = {**CONSIGNMENT_SCHEMA, RECORD: pl.Int64(), "_path": pl.String()}
+    item_schema = {**ITEM_SCHEMA, RECORD: pl.Int64(), "_path": pl.String()}
+    return ParsedBatch(
+        source=source,
+        fmt=fmt,
+        records=records,
+        payloads=lines,
+        consignments=pl.concat(cons_parts) if cons_parts else pl.DataFrame(schema=cons_schema),
+        items=pl.concat(item_parts) if item_parts else pl.DataFrame(schema=item_schema),
+        problems=pl.concat(prob_parts).cast(dict(PROBLEM_SCHEMA)),
+        labels=layout.labels(),
+        separator=".",
+    )
+
+
+def iter_jsonl(
+    path: Path,
+    *,
+    layout: NestedLayout,
+    chunk_size: int,
+    first_record: int = 0,
+    fmt: str = "jsonl",
+) -> Iterator[ParsedBatch]:
+    """Stream a JSON Lines file as batches of at most ``chunk_size`` records.
+
+    Blank lines are not records. A byte-order mark at the start is ignored, as are ``\\r``
+    line terminators.
+    """
+    record = first_record
+    line_no = 0
+    lines: list[bytes] = []
+    numbers: list[int | None] = []
+    rest = b""
+    ended_with_newline = True
+    with path.open("rb") as fh:
+        first = True
+        while True:
+            block = fh.read(_READ_BLOCK)
+            if not block:
+                break
+            if first:
+                block = block.removeprefix(_BOM)
+                first = False
+            parts = (rest + block).split(b"\n")
+            rest = parts.pop()
+            for raw in parts:
+                line_no += 1
+                text = raw.rstrip(b"\r")
+                if not text.strip():
+                    continue
+                lines.append(text)
+                numbers.append(line_no)
+                if len(lines) >= chunk_size:
+                    yield parse_json_lines(
+                        lines, numbers, first_record=record, source=str(path), fmt=fmt,
+                        layout=layout,
+                    )
+                    record += len(lines)
+                    lines, numbers = [], []
+        if rest.strip():
+            line_no += 1
+            lines.append(rest.rstrip(b"\r"))
+            numbers.append(line_no)
+            ended_with_newline = False
+    if lines or record == first_record:
+        yield parse_json_lines(
+            lines,
+            numbers,
+            first_record=record,
+            source=str(path),
+            fmt=fmt,
+            layout=layout,
+            truncated_last=not ended_with_newline,
+        )
+
+
+def iter_json_document(
+    path: Path, *, layout: NestedLayout, chunk_size: int, first_record: int = 0
+) -> Iterator[ParsedBatch]:
+    """Read a JSON document: one filing, a list of filings, or ``{"filings": [...]}``."""
+    data = path.read_bytes().removeprefix(_BOM)
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # The whole document is one (broken) record.
+        yield parse_json_lines(
+            [data], [1], first_record=first_record, source=str(path), fmt="json",
+            layout=layout, truncated_last=not data.rstrip().endswith((b"}", b"]")),
+        )
+        return
+    if isinstance(doc, dict) and isinstance(doc.get("filings"), list):
+        elements = doc["filings"]
+    elif isinstance(doc, list):
+        elements = doc
+    else:
+        elements = [doc]
+    lines = [orjson.dumps(e) for e in elements]
+    for start in range(0, max(len(lines), 1), chunk_size):
+        part = lines[start : start + chunk_size]
+        yield parse_json_lines(
+            part,
+            [None] * len(part),
+            first_record=first_record + start,
+            source=str(path),
+            fmt="json",
+            layout=layout,
+        )

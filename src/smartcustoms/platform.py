@@ -1,0 +1,210 @@
+"""The composition root: :class:`SmartCustoms` wires settings, store and reference data.
+
+Nothing is built at import time; adapters (CLI, API) create one ``SmartCustoms`` and call it.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from smartcustoms.clearance import Clearance, ClearSummary
+from smartcustoms.config import Settings, load_settings
+from smartcustoms.errors import InvalidInputError, Problem, QuarantineEntryClosedError
+from smartcustoms.intake import ValidationContext, read_batches
+from smartcustoms.store import QuarantineEntry, Store
+from smartcustoms.tariff import (
+    ExchangeRates,
+    Regime,
+    TariffSchedule,
+    load_exchange_rates,
+    load_regime,
+    load_schedule,
+)
+
+__all__ = ["ResubmitResult", "SmartCustoms"]
+
+
+@dataclass(frozen=True)
+class ResubmitResult:
+    """What happened to a resubmitted quarantine entry.
+
+    Attributes:
+        quarantine_id: The entry.
+        accepted: Whether the corrected filing was accepted (the entry is then resolved).
+        filing_id: The filing id of the resubmission, when it has one.
+        problems: The problems still found, when rejected again.
+        duplicate: The filing was already on file (accepted as an idempotent no-op).
+    """
+
+    quarantine_id: str
+    accepted: bool
+    filing_id: str | None
+    problems: tuple[Problem, ...]
+    duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "quarantine_id": self.quarantine_id,
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "filing_id": self.filing_id,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+class SmartCustoms:
+    """The platform: one store, the reference data, and the operations on them.
+
+    Args:
+        settings: Settings; read from the environment when omitted.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+
+    @cached_property
+    def store(self) -> Store:
+        """The database (opened and migrated on first use)."""
+        return Store(self.settings.database_url)
+
+    @cached_property
+    def regime(self) -> Regime:
+        """The duty/tax regime in force for clearance."""
+        return load_regime(self.settings.regime)
+
+    @cached_property
+    def schedule(self) -> TariffSchedule:
+        """The tariff schedule."""
+        return load_schedule()
+
+    @cached_property
+    def rates(self) -> ExchangeRates:
+        """The exchange-rate table."""
+        return load_exchange_rates()
+
+    def validation_context(self, *, now: datetime | None = None) -> ValidationContext:
+        """Validation limits from the settings."""
+        return ValidationContext(
+            now=now or datetime.now(UTC),
+            max_days_past=self.settings.max_days_past,
+            max_days_future=self.settings.max_days_future,
+            value_tolerance=self.settings.value_tolerance,
+        )
+
+    def clearance(self, *, actor: str = "cli", now: datetime | None = None) -> Clearance:
+        """A clearance runner bound to this platform's store and reference data."""
+        return Clearance(
+            self.store,
+            regime=self.regime,
+            schedule=self.schedule,
+            rates=self.rates,
+            validation=self.validation_context(now=now),
+            actor=actor,
+        )
+
+    def clear(
+        self,
+        paths: list[Path],
+        *,
+        fmt: str | None = None,
+        column_map: str | None = None,
+        out: Path | None = None,
+        actor: str = "cli",
+        on_chunk: Any = None,
+    ) -> ClearSummary:
+        """Ingest, validate, assess and store the filings in ``paths``."""
+        return self.clearance(actor=actor).clear(
+            paths,
+            fmt=fmt,
+            column_map=column_map,
+            chunk_size=self.settings.chunk_size,
+            out=out,
+            on_chunk=on_chunk,
+        )
+
+    def quarantine_entry(self, quarantine_id: str) -> QuarantineEntry:
+        """One quarantine entry (raises ``QuarantineEntryNotFoundError``)."""
+        return self.store.quarantine_entry(quarantine_id)
+
+    def resubmit(
+        self, quarantine_id: str, *, corrected: bytes | None = None, actor: str = "cli"
+    ) -> ResubmitResult:
+        """Resubmit a quarantined filing, corrected or as stored (after reference data changed).
+
+        The resubmission goes through exactly the same path as any filing. If it is accepted
+        the entry is resolved; if not, the entry keeps the new payload and problems.
+
+        Args:
+            quarantine_id: The entry to resubmit.
+            corrected: The corrected filing (same format as the original); the stored payload
+                when ``None``.
+            actor: Who resubmits, for the audit log.
+
+        Raises:
+            QuarantineEntryNotFoundError: No such entry.
+            QuarantineEntryClosedError: The entry was already resolved.
+            InvalidInputError: The corrected payload holds more or fewer than one filing.
+        """
+        entry = self.store.quarantine_entry(quarantine_id)
+        if entry.status == "resolved":
+            raise QuarantineEntryClosedError(
+                f"quarantine entry {quarantine_id} was resolved by filing "
+                f"{entry.resolved_filing_id}"
+            )
+        payload = entry.payload if corrected is None else corrected
+        suffix = {"csv": ".csv", "json": ".json"}.get(entry.fmt, ".jsonl")
+        clearance = self.clearance(actor=actor)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"resubmit{suffix}"
+            path.write_bytes(payload if payload.endswith(b"\n") else payload + b"\n")
+            fmt = entry.fmt
+            if fmt in ("json", "jsonl"):
+                # one JSON document (maybe pretty-printed), else JSON Lines
+                try:
+                    orjson.loads(payload)
+                    fmt = "json"
+                except orjson.JSONDecodeError:
+                    fmt = "jsonl"
+            batches = list(read_batches(path, fmt=fmt, column_map=entry.column_map))
+        records = sum(b.records.height for b in batches)
+        if records != 1:
+            raise InvalidInputError(
+                f"a resubmission must hold exactly one filing; this one holds {records}"
+            )
+        batch = batches[0]
+        batch.source = entry.source or batch.source
+        batch_id = datetime.now(UTC).strftime("r%Y%m%dT%H%M%S%f")
+        outcome, results = clearance.clear_batch(
+            batch, batch_id=batch_id, resubmission_of=quarantine_id
+        )
+        row = results.row(0, named=True)
+        accepted = outcome.quarantined == 0
+        problems = tuple(Problem.from_dict(p) for p in json.loads(row["problems"] or "[]"))
+        if accepted:
+            self.store.resolve_quarantine(quarantine_id, filing_id=row["filing_id"])
+        else:
+            self.store.retry_failed(quarantine_id, payload=payload, problems=list(problems))
+        self.store.record_audit(
+            actor=actor,
+            action="quarantine.resubmit",
+            subject_type="quarantine",
+            subject_id=quarantine_id,
+            details={"accepted": accepted, "filing_id": row["filing_id"]},
+        )
+        return ResubmitResult(
+            quarantine_id=quarantine_id,
+            accepted=accepted,
+            filing_id=row["filing_id"],
+            problems=problems,
+            duplicate=outcome.duplicates > 0,
+        )
+

@@ -1,0 +1,343 @@
+"""The store: one database (SQLite file by default, PostgreSQL by URL) and its queries.
+
+:class:`Store` owns the SQLAlchemy engine, brings the schema to the current Alembic revision
+on open, and answers the queries the CLI and services need. Bulk writes go through
+:class:`~.bulk.BulkWriter` (ADBC), one transaction per chunk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+
+from smartcustoms.errors import (
+    Problem,
+    QuarantineEntryNotFoundError,
+    SchemaVersionError,
+)
+from smartcustoms.store import tables as t
+from smartcustoms.store.bulk import BulkWriter
+
+__all__ = ["QuarantineEntry", "Store"]
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """A rejected filing as kept in quarantine.
+
+    Attributes:
+        quarantine_id: Stable id (derived from the payload, so the same bad record sent twice
+            is one entry seen twice).
+        status: ``open``, or ``resolved`` once a resubmission was accepted.
+        filing_id: The filing id, when the record got far enough to have one.
+        source: File the record came from.
+        line: Line where the record starts in that file (null when not line-based).
+        record_no: Position of the record in its run.
+        fmt: Input format (``jsonl``, ``json``, ``csv``, ``postal``).
+        column_map: Column map used for CSV input.
+        payload: The record exactly as received.
+        problems: Every problem found.
+        received_at: First time the record was received.
+        updated_at: Last time it was received or resubmitted.
+        attempts: How many times it was received or resubmitted.
+        resolved_filing_id: Filing accepted in its place.
+    """
+
+    quarantine_id: str
+    status: str
+    filing_id: str | None
+    source: str | None
+    line: int | None
+    record_no: int | None
+    fmt: str
+    column_map: str | None
+    payload: bytes
+    problems: tuple[Problem, ...]
+    received_at: datetime
+    updated_at: datetime
+    attempts: int
+    resolved_filing_id: str | None
+
+    def as_dict(self, *, with_payload: bool = True) -> dict[str, Any]:
+        """JSON-ready form (the payload decoded as UTF-8 with replacement)."""
+        out: dict[str, Any] = {
+            "quarantine_id": self.quarantine_id,
+            "status": self.status,
+            "filing_id": self.filing_id,
+            "source": self.source,
+            "line": self.line,
+            "record_no": self.record_no,
+            "format": self.fmt,
+            "column_map": self.column_map,
+            "problems": [p.as_dict() for p in self.problems],
+            "received_at": self.received_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "attempts": self.attempts,
+            "resolved_filing_id": self.resolved_filing_id,
+        }
+        if with_payload:
+            out["payload"] = self.payload.decode("utf-8", errors="replace")
+        return out
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+class Store:
+    """The platform's database.
+
+    Args:
+        url: SQLAlchemy URL. A SQLite file is created (with its folder) on first use.
+        migrate: Bring the schema to the current revision on open (default). With ``False``
+            a schema at another revision raises :class:`~smartcustoms.errors.SchemaVersionError`
+            when used.
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = make_url(url)
+        if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
+            Path(self.url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(self.url)
+        if self.url.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            self.migrate()
+        else:
+            self.check_schema()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.url.get_backend_name()
+
+    def _alembic_config(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option(
+            "script_location", str(resources.files("smartcustoms.store") / "migrations")
+        )
+        return cfg
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest Alembic revision (creating it on a new database)."""
+        cfg = self._alembic_config()
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def check_schema(self) -> None:
+        """Raise :class:`SchemaVersionError` unless the schema is at the newest revision."""
+        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != head:
+            raise SchemaVersionError(
+                f"database schema is at {current or 'no revision'}, this code needs {head}; "
+                "run `smartcustoms db upgrade`"
+            )
+
+    def writer(self) -> BulkWriter:
+        """A bulk-write transaction (use with ``with``)."""
+        return BulkWriter(self.engine)
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------- counts and audit
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every table."""
+        with self.engine.connect() as conn:
+            return {
+                name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for name, table in t.metadata.tables.items()
+            }
+
+    def record_audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject_type: str,
+        subject_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one entry to the audit log."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(t.audit_log).values(
+                    at=datetime.now(UTC),
+                    actor=actor,
+                    action=action,
+                    subject_type=subject_type,
+                    subject_id=subject_id,
+                    details=json.dumps(details or {}, default=str),
+                )
+            )
+
+    def audit_entries(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest audit-log entries, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    # ---------------------------------------------------------------- quarantine
+
+    @staticmethod
+    def _entry(row: Any) -> QuarantineEntry:
+        return QuarantineEntry(
+            quarantine_id=row.quarantine_id,
+            status=row.status,
+            filing_id=row.filing_id,
+            source=row.source,
+            line=row.line,
+            record_no=row.record_no,
+            fmt=row.fmt,
+            column_map=row.column_map,
+            payload=bytes(row.payload),
+            problems=tuple(Problem.from_dict(p) for p in json.loads(row.problems)),
+            received_at=row.received_at,
+            updated_at=row.updated_at,
+            attempts=row.attempts,
+            resolved_filing_id=row.resolved_filing_id,
+        )
+
+    def quarantine_entries(
+        self,
+        *,
+        status: str | None = "open",
+        code: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[QuarantineEntry]:
+        """Quarantine entries, oldest first, optionally by status and problem code."""
+        q = select(t.quarantine).order_by(t.quarantine.c.received_at, t.quarantine.c.record_no)
+        if status is not None:
+            q = q.where(t.quarantine.c.status == status)
+        if code is not None:
+            q = q.where(t.quarantine.c.problem_codes.contains(code))
+        with self.engine.connect() as conn:
+            return [self._entry(r) for r in conn.execute(q.limit(limit).offset(offset))]
+
+    def iter_quarantine(self, *, status: str | None = "open") -> Iterator[QuarantineEntry]:
+        """Every quarantine entry with ``status`` (streamed in pages)."""
+        offset = 0
+        while True:
+            page = self.quarantine_entries(status=status, limit=500, offset=offset)
+            yield from page
+            if len(page) < 500:
+                return
+            offset += 500
+
+    def quarantine_count(self, *, status: str | None = "open") -> int:
+        """How many quarantine entries have ``status``."""
+        q = select(func.count()).select_from(t.quarantine)
+        if status is not None:
+            q = q.where(t.quarantine.c.status == status)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def quarantine_entry(self, quarantine_id: str) -> QuarantineEntry:
+        """One quarantine entry.
+
+        Raises:
+            QuarantineEntryNotFoundError: No entry has that id.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.quarantine).where(t.quarantine.c.quarantine_id == quarantine_id)
+            ).first()
+        if row is None:
+            raise QuarantineEntryNotFoundError(f"no quarantine entry {quarantine_id!r}")
+        return self._entry(row)
+
+    def resolve_quarantine(self, quarantine_id: str, *, filing_id: str) -> None:
+        """Mark an entry resolved by the accepted filing ``filing_id``."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.quarantine)
+                .where(t.quarantine.c.quarantine_id == quarantine_id)
+                .values(
+                    status="resolved",
+                    resolved_filing_id=filing_id,
+                    updated_at=datetime.now(UTC),
+                    attempts=t.quarantine.c.attempts + 1,
+                )
+            )
+
+    def retry_failed(
+        self, quarantine_id: str, *, payload: bytes, problems: list[Problem]
+    ) -> None:
+        """Record a resubmission that was rejected again: new payload and problems."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.quarantine)
+                .where(t.quarantine.c.quarantine_id == quarantine_id)
+                .values(
+                    payload=payload,
+                    problems=json.dumps([p.as_dict() for p in problems]),
+                    problem_codes=",".join(sorted({p.code for p in problems})),
+                    updated_at=datetime.now(UTC),
+                    attempts=t.quarantine.c.attempts + 1,
+                )
+            )
+
+    # ---------------------------------------------------------------- reads
+
+    def consignment_ids(self, *, limit: int = 100, offset: int = 0) -> list[str]:
+        """Consignment ids in acceptance order."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(t.consignments.c.consignment_id)
+                    .order_by(t.consignments.c.accepted_at, t.consignments.c.consignment_id)
+                    .limit(limit)
+                    .offset(offset)
+                ).scalars()
+            )
+
+    def consignment(self, consignment_id: str) -> dict[str, Any] | None:
+        """One consignment with its items, assessment and events, or ``None``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.consignments).where(t.consignments.c.consignment_id == consignment_id)
+            ).mappings().first()
+            if row is None:
+                return None
+            items = conn.execute(
+                select(t.goods_items)
+                .where(t.goods_items.c.consignment_id == consignment_id)
+                .order_by(t.goods_items.c.item_no)
+            ).mappings()
+            assessment = conn.execute(
+                select(t.assessments).where(t.assessments.c.consignment_id == consignment_id)
+            ).mappings().first()
+            events = conn.execute(
+                select(t.lifecycle_events)
+                .where(t.lifecycle_events.c.consignment_id == consignment_id)
+                .order_by(t.lifecycle_events.c.occurred_at)
+            ).mappings()
+            return {
+                **dict(row),
+                "items": [dict(i) for i in items],
+                "assessment": dict(assessment) if assessment else None,
+                "events": [dict(e) for e in events],
+            }

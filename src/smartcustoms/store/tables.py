@@ -1,0 +1,210 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in ``store/migrations`` build them.
+
+Canonical consignment and goods-item columns come from :mod:`smartcustoms.model`, so the
+tables follow the model; ``tests/store/test_migrations.py`` fails when the migrations and
+these definitions drift apart.
+
+Money columns are :class:`~.types.Money` (exact), datetimes :class:`~.types.UTCDateTime`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from smartcustoms.model.columns import MONEY, TIMESTAMP, column_catalogue
+from smartcustoms.store.types import Money, UTCDateTime
+
+__all__ = [
+    "FILING_LEVEL_COLUMNS",
+    "assessments",
+    "audit_log",
+    "batches",
+    "consignments",
+    "filings",
+    "goods_items",
+    "lifecycle_events",
+    "metadata",
+    "parties",
+    "quarantine",
+]
+
+metadata = MetaData()
+
+FILING_LEVEL_COLUMNS: Final = tuple(
+    col.name
+    for col in column_catalogue()
+    if col.frame == "consignments" and not col.record_path.startswith("consignments[]")
+)
+"""Columns of the consignment frame that belong to the filing (stored once, in ``filings``)."""
+
+
+def _sql_type(dtype: pl.DataType) -> TypeEngine[object] | type[TypeEngine[object]]:
+    if dtype == MONEY:
+        return Money()  # type: ignore[return-value]
+    if dtype == TIMESTAMP:
+        return UTCDateTime()  # type: ignore[return-value]
+    if dtype == pl.Int64:
+        return Integer
+    if dtype == pl.Float64:
+        return Float
+    if dtype == pl.Boolean:
+        return Boolean
+    return Text
+
+
+def _model_columns(frame: str, skip: tuple[str, ...]) -> list[Column[object]]:
+    return [
+        Column(col.name, _sql_type(col.dtype), nullable=True, comment=col.description[:200])
+        for col in column_catalogue()
+        if col.frame == frame and col.name not in skip
+    ]
+
+
+filings = Table(
+    "filings",
+    metadata,
+    Column("filing_id", String(128), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    *_model_columns(
+        "consignments",
+        tuple(
+            col.name
+            for col in column_catalogue()
+            if col.name == "filing_id" or col.name not in FILING_LEVEL_COLUMNS
+        ),
+    ),
+    Column("consignment_count", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Column("source", Text),
+    Column("line", Integer),
+    comment="Accepted filings; filing_id is the filer's idempotency key.",
+)
+
+consignments = Table(
+    "consignments",
+    metadata,
+    Column("consignment_id", String(128), primary_key=True),
+    Column("filing_id", String(128), nullable=False, index=True),
+    *_model_columns("consignments", ("consignment_id", *FILING_LEVEL_COLUMNS)),
+    Column("dq_score", Integer, nullable=False),
+    Column("dq_reasons", Text),
+    Column("accepted_at", UTCDateTime, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    comment="Accepted consignments, one row each, canonical columns.",
+)
+
+goods_items = Table(
+    "goods_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(128), nullable=False),
+    *_model_columns("items", ("consignment_id",)),
+    Index("ix_goods_items_consignment", "consignment_id", "item_no"),
+    comment="Goods items of accepted consignments.",
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("consignment_id", String(128), primary_key=True),
+    Column("regime_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("duty_total", Money, nullable=False),
+    Column("vat_total", Money, nullable=False),
+    Column("excise_total", Money, nullable=False),
+    Column("total_payable", Money, nullable=False),
+    Column("assessed_at", UTCDateTime, nullable=False),
+    comment="Duties and taxes per consignment; details holds the per-item lines and rules.",
+)
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("party_id", String(128), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("name", Text),
+    Column("country", String(8)),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    comment="Identified operators (filers, sellers, importers, carriers) seen in filings.",
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("quarantine_id", String(40), primary_key=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("filing_id", String(128), index=True),
+    Column("source", Text),
+    Column("line", Integer),
+    Column("record_no", Integer),
+    Column("fmt", String(16), nullable=False),
+    Column("column_map", Text),
+    Column("payload", LargeBinary, nullable=False),
+    Column("problems", Text, nullable=False),
+    Column("problem_codes", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Column("resolved_filing_id", String(128)),
+    comment="Rejected filings, whole, with every problem; resubmittable.",
+)
+
+lifecycle_events = Table(
+    "lifecycle_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(128), nullable=False, index=True),
+    Column("event_type", String(32), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("office", Text),
+    Column("source", Text),
+    comment="Milestones of consignments (arrival, lodgement, acceptance, release, ...).",
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("subject_type", Text, nullable=False),
+    Column("subject_id", Text),
+    Column("details", Text),
+    comment="Who did what, when.",
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("source", Text),
+    Column("fmt", String(16)),
+    Column("received", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    comment="Each run of clear / resubmit, with its counts.",
+)
