@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -48,6 +49,7 @@ __all__ = [
     "ChunkOutcome",
     "ClearSummary",
     "Clearance",
+    "PreparedBatch",
     "content_hashes",
 ]
 
@@ -166,6 +168,7 @@ def content_hashes(consignments: pl.DataFrame, items: pl.DataFrame) -> pl.DataFr
     Fields are rendered as text in schema order (nulls as ``\\x00``), consignments and items in
     the order the filer gave them.
     """
+
     def rendered(frame: pl.DataFrame, cols: Iterable[str]) -> pl.Expr:
         return pl.concat_str(
             [pl.col(col).cast(pl.String).fill_null("\x00") for col in cols], separator="\x1f"
@@ -175,7 +178,12 @@ def content_hashes(consignments: pl.DataFrame, items: pl.DataFrame) -> pl.DataFr
         rendered(items, ITEM_SCHEMA).str.join("\x1e").alias("_items")
     )
     record_text = (
-        consignments.select(RECORD, c.FILING_ID, c.CONSIGNMENT_ID, rendered(consignments, CONSIGNMENT_SCHEMA).alias("_c"))
+        consignments.select(
+            RECORD,
+            c.FILING_ID,
+            c.CONSIGNMENT_ID,
+            rendered(consignments, CONSIGNMENT_SCHEMA).alias("_c"),
+        )
         .join(item_text, on=c.CONSIGNMENT_ID, how="left", maintain_order="left")
         .group_by(RECORD, maintain_order=True)
         .agg(
@@ -197,17 +205,51 @@ def _quarantine_id(payload: bytes) -> str:
 def _problem_json(problems: pl.DataFrame) -> pl.DataFrame:
     """Per record: JSON arrays of errors and of warnings."""
     obj = pl.struct("code", "path", "message")
-    return problems.group_by(RECORD).agg(
-        obj.filter(pl.col("severity") == "error").alias("_errors"),
-        obj.filter(pl.col("severity") != "error").alias("_warnings"),
-    ).with_columns(
-        pl.concat_str(
-            pl.lit("["),
-            pl.col(name).list.eval(pl.element().struct.json_encode()).list.join(","),
-            pl.lit("]"),
-        ).alias(out)
-        for name, out in (("_errors", "problems"), ("_warnings", "warnings"))
-    ).select(RECORD, "problems", "warnings")
+    return (
+        problems.group_by(RECORD)
+        .agg(
+            obj.filter(pl.col("severity") == "error").alias("_errors"),
+            obj.filter(pl.col("severity") != "error").alias("_warnings"),
+        )
+        .with_columns(
+            pl.concat_str(
+                pl.lit("["),
+                pl.col(name).list.eval(pl.element().struct.json_encode()).list.join(","),
+                pl.lit("]"),
+            ).alias(out)
+            for name, out in (("_errors", "problems"), ("_warnings", "warnings"))
+        )
+        .select(RECORD, "problems", "warnings")
+    )
+
+
+@dataclass
+class PreparedBatch:
+    """A chunk after the compute stage, ready for :meth:`Clearance.commit`.
+
+    Attributes:
+        batch: The parsed records.
+        now: Time of receipt.
+        consignments: Normalised consignments of every record.
+        hashes: Content hash per record.
+        duplicates: Records repeating an earlier record of the same batch.
+        problems: Every problem found so far.
+        accepted_consignments: Consignments of records with no error (yet).
+        accepted_items: Their goods items.
+        quality: Data-quality score per consignment.
+        assessment: Duties and taxes of the accepted consignments.
+    """
+
+    batch: ParsedBatch
+    now: datetime
+    consignments: pl.DataFrame
+    hashes: pl.DataFrame
+    duplicates: pl.Series
+    problems: pl.DataFrame
+    accepted_consignments: pl.DataFrame
+    accepted_items: pl.DataFrame
+    quality: pl.DataFrame
+    assessment: Assessment | None
 
 
 class Clearance:
@@ -268,19 +310,39 @@ class Clearance:
         started = time.perf_counter()
         sink = _ResultSink(out) if out else None
         record_offset = 0
+        # One writer thread: chunk N is written while chunk N+1 is parsed and validated.
+        # Writes stay in order, so a filing repeated across chunks is seen as a duplicate.
+        pending: Future[tuple[ChunkOutcome, pl.DataFrame, int]] | None = None
+
+        def store_stage(prepared: PreparedBatch) -> tuple[ChunkOutcome, pl.DataFrame, int]:
+            outcome, results = self.commit(prepared, batch_id=batch_id)
+            return outcome, results, prepared.batch.records.height
+
+        def drain(future: Future[tuple[ChunkOutcome, pl.DataFrame, int]]) -> None:
+            outcome, results, records = future.result()
+            summary.add(outcome)
+            if sink:
+                sink.write(results)
+            if on_chunk:
+                on_chunk(outcome, records)
+
         try:
-            for path in paths:
-                for batch in read_batches(
-                    path, fmt=fmt, column_map=column_map, chunk_size=chunk_size,
-                    first_record=record_offset,
-                ):
-                    outcome, results = self.clear_batch(batch, batch_id=batch_id)
-                    record_offset += batch.records.height
-                    summary.add(outcome)
-                    if sink:
-                        sink.write(results)
-                    if on_chunk:
-                        on_chunk(outcome, batch.records.height)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sc-writer") as pool:
+                for path in paths:
+                    for batch in read_batches(
+                        path,
+                        fmt=fmt,
+                        column_map=column_map,
+                        chunk_size=chunk_size,
+                        first_record=record_offset,
+                    ):
+                        record_offset += batch.records.height
+                        prepared = self.prepare(batch)
+                        if pending is not None:
+                            drain(pending)
+                        pending = pool.submit(store_stage, prepared)
+                if pending is not None:
+                    drain(pending)
         finally:
             if sink:
                 sink.close()
@@ -312,6 +374,15 @@ class Clearance:
             resubmission_of: When the batch resubmits a quarantine entry, rejected records
                 are reported against that entry instead of opening new ones.
         """
+        prepared = self.prepare(batch, now=now)
+        return self.commit(prepared, batch_id=batch_id, resubmission_of=resubmission_of)
+
+    def prepare(self, batch: ParsedBatch, *, now: datetime | None = None) -> PreparedBatch:
+        """Everything that needs no database: normalise, hash, validate, score, assess.
+
+        Runs on the caller's thread while the previous chunk is being written (see
+        :meth:`clear`).
+        """
         now = now or datetime.now(UTC)
         cons, items = normalise_codes(batch.consignments, batch.items)
         hashes = content_hashes(cons, items)
@@ -321,12 +392,10 @@ class Clearance:
             pl.col(RECORD).first().over(c.FILING_ID).alias("_first"),
             pl.col("content_hash").first().over(c.FILING_ID).alias("_first_hash"),
         )
-        dup_in_batch = first_seen.filter(
-            (pl.col(RECORD) != pl.col("_first")) & (pl.col("content_hash") == pl.col("_first_hash"))
-        )[RECORD]
-        conflict_in_batch = first_seen.filter(
-            (pl.col(RECORD) != pl.col("_first")) & (pl.col("content_hash") != pl.col("_first_hash"))
-        )
+        later = pl.col(RECORD) != pl.col("_first")
+        same = pl.col("content_hash") == pl.col("_first_hash")
+        dup_in_batch = first_seen.filter(later & same)[RECORD]
+        conflict_in_batch = first_seen.filter(later & ~same)
         live = ~pl.col(RECORD).is_in(dup_in_batch.implode())
         cons_live, items_live = cons.filter(live), items.filter(live)
         problems = pl.concat(
@@ -356,20 +425,50 @@ class Clearance:
             bad = problems.filter(pl.col("severity") == "error")[RECORD].unique()
             ok_cons = ok_cons.filter(~pl.col(RECORD).is_in(bad.implode()))
             ok_items = ok_items.filter(~pl.col(RECORD).is_in(bad.implode()))
+        return PreparedBatch(
+            batch=batch,
+            now=now,
+            consignments=cons,
+            hashes=hashes,
+            duplicates=dup_in_batch,
+            problems=problems,
+            accepted_consignments=ok_cons,
+            accepted_items=ok_items,
+            quality=quality,
+            assessment=assessment,
+        )
 
+    def commit(
+        self, prepared: PreparedBatch, *, batch_id: str, resubmission_of: str | None = None
+    ) -> tuple[ChunkOutcome, pl.DataFrame]:
+        """The database part of a chunk, in one transaction: look-ups against what is on
+        file (duplicates, conflicts), then the writes. Chunks must be committed in order."""
+        p = prepared
+        batch, now, problems = p.batch, p.now, p.problems
         with self.store.writer() as writer:
-            store_dups, store_problems = self._against_store(writer, ok_cons, hashes)
+            store_dups, store_problems = self._against_store(
+                writer, p.accepted_consignments, p.hashes
+            )
             if store_problems.height:
                 problems = pl.concat([problems, store_problems])
             bad = problems.filter(pl.col("severity") == "error")[RECORD].unique()
-            excluded = pl.concat([bad, store_dups])
-            new_cons = ok_cons.filter(~pl.col(RECORD).is_in(excluded.implode()))
-            new_items = ok_items.filter(~pl.col(RECORD).is_in(excluded.implode()))
-            self._write_accepted(writer, batch, new_cons, new_items, hashes, quality, assessment,
-                                 batch_id=batch_id, now=now)
+            excluded = pl.concat([bad, store_dups]).implode()
+            new_cons = p.accepted_consignments.filter(~pl.col(RECORD).is_in(excluded))
+            new_items = p.accepted_items.filter(~pl.col(RECORD).is_in(excluded))
+            self._write_accepted(
+                writer,
+                batch,
+                new_cons,
+                new_items,
+                p.hashes,
+                p.quality,
+                p.assessment,
+                batch_id=batch_id,
+                now=now,
+            )
             if resubmission_of is None:
                 quarantined = self._write_quarantine(
-                    writer, batch, bad, problems, hashes, batch_id=batch_id, now=now
+                    writer, batch, bad, problems, p.hashes, batch_id=batch_id, now=now
                 )
             else:
                 quarantined = pl.DataFrame(
@@ -377,10 +476,18 @@ class Clearance:
                     schema={RECORD: pl.Int64(), "quarantine_id": pl.String()},
                 )
 
-        duplicates = pl.concat([dup_in_batch, store_dups]).unique()
-        outcome = self._outcome(batch, problems, bad, duplicates, new_cons, new_items, assessment)
-        results = self._results(batch, cons, problems, quality, assessment, bad, duplicates,
-                                quarantined)
+        duplicates = pl.concat([p.duplicates, store_dups]).unique()
+        outcome = self._outcome(batch, problems, bad, duplicates, new_cons, new_items, p.assessment)
+        results = self._results(
+            batch,
+            p.consignments,
+            problems,
+            p.quality,
+            p.assessment,
+            bad,
+            duplicates,
+            quarantined,
+        )
         return outcome, results
 
     # ------------------------------------------------------------------ steps
@@ -524,7 +631,9 @@ class Clearance:
                 pl.lit(now, dtype=c.TIMESTAMP).alias("last_seen_at"),
             )
         )
-        writer.upsert("parties", party_rows, ["party_id", "role"], ["name", "country", "last_seen_at"])
+        writer.upsert(
+            "parties", party_rows, ["party_id", "role"], ["name", "country", "last_seen_at"]
+        )
 
     def _write_quarantine(
         self,
@@ -544,7 +653,9 @@ class Clearance:
         payloads = [batch.payload(r) for r in records]
         errors = problems.filter(pl.col(RECORD).is_in(bad.implode()))
         per_record = errors.group_by(RECORD).agg(
-            pl.struct("code", "path", "message", "severity").struct.json_encode().str.join(",")
+            pl.struct("code", "path", "message", "severity")
+            .struct.json_encode()
+            .str.join(",")
             .alias("problems"),
             pl.col("code").unique().sort().str.join(",").alias("problem_codes"),
         )
@@ -606,12 +717,16 @@ class Clearance:
             items=new_items.height,
         )
         counts = problems.filter(pl.col("severity") == "error").group_by("code").len()
-        out.problem_codes = dict(zip(counts["code"].to_list(), counts["len"].to_list(), strict=True))
+        out.problem_codes = dict(
+            zip(counts["code"].to_list(), counts["len"].to_list(), strict=True)
+        )
         if assessment is not None and new_cons.height:
             totals = assessment.consignments.join(
                 new_cons.select(c.CONSIGNMENT_ID), on=c.CONSIGNMENT_ID, how="semi"
             ).select(
-                pl.col(tc.DUTY_TOTAL).sum(), pl.col(tc.VAT_TOTAL).sum(), pl.col(tc.EXCISE_TOTAL).sum()
+                pl.col(tc.DUTY_TOTAL).sum(),
+                pl.col(tc.VAT_TOTAL).sum(),
+                pl.col(tc.EXCISE_TOTAL).sum(),
             )
             out.duty = Decimal(str(totals[tc.DUTY_TOTAL][0] or 0))
             out.vat = Decimal(str(totals[tc.VAT_TOTAL][0] or 0))
@@ -653,7 +768,10 @@ class Clearance:
             amounts = pl.DataFrame(
                 schema={
                     c.CONSIGNMENT_ID: pl.String(),
-                    **{k: pl.String() for k in ("currency", "duty", "vat", "excise", "total_payable")},
+                    **{
+                        k: pl.String()
+                        for k in ("currency", "duty", "vat", "excise", "total_payable")
+                    },
                 }
             )
         out = (
@@ -672,7 +790,15 @@ class Clearance:
         out = out.with_columns(
             *[
                 pl.when(stored).then(pl.col(col)).alias(col)
-                for col in ("dq_score", "dq_reasons", "currency", "duty", "vat", "excise", "total_payable")
+                for col in (
+                    "dq_score",
+                    "dq_reasons",
+                    "currency",
+                    "duty",
+                    "vat",
+                    "excise",
+                    "total_payable",
+                )
             ],
             pl.col("problems").fill_null("[]"),
             pl.col("warnings").fill_null("[]"),
@@ -683,9 +809,7 @@ class Clearance:
 def _missing_rates(cons: pl.DataFrame, rates: ExchangeRates, currency: str) -> pl.DataFrame:
     """Consignments whose currency has no rate into the regime currency on their date."""
     on = pl.col(c.FILED_AT).dt.date().fill_null(date.today())
-    frame = cons.select(RECORD, c.CURRENCY, on.alias("_on")).filter(
-        pl.col(c.CURRENCY) != currency
-    )
+    frame = cons.select(RECORD, c.CURRENCY, on.alias("_on")).filter(pl.col(c.CURRENCY) != currency)
     pairs = frame.select(c.CURRENCY, "_on").unique()
     missing: list[tuple[str, date]] = []
     for cur, day in pairs.iter_rows():
@@ -708,7 +832,14 @@ def _assessment_rows(assessment: Assessment, cons: pl.DataFrame, now: datetime) 
         col for col in assessment.items.columns if col not in (c.CONSIGNMENT_ID, RECORD, "_path")
     ]
     lines = assessment.items.group_by(c.CONSIGNMENT_ID).agg(
-        pl.struct([pl.col(col).cast(pl.String) if assessment.items.schema[col] != pl.Boolean else pl.col(col) for col in item_cols])
+        pl.struct(
+            [
+                pl.col(col).cast(pl.String)
+                if assessment.items.schema[col] != pl.Boolean
+                else pl.col(col)
+                for col in item_cols
+            ]
+        )
         .struct.json_encode()
         .str.join(",")
         .alias("_lines")
@@ -770,4 +901,3 @@ class _ResultSink:
             self._writer.close()
         if self._fh is not None:
             self._fh.close()
-

@@ -45,7 +45,9 @@ def _hints(layout: NestedLayout) -> pa.Schema:
     inner = [pa.field(k, pa.string()) for k in cons]
     if items:
         inner.append(
-            pa.field(layout.items_key, pa.list_(pa.struct([pa.field(k, pa.string()) for k in items])))
+            pa.field(
+                layout.items_key, pa.list_(pa.struct([pa.field(k, pa.string()) for k in items]))
+            )
         )
     if layout.consignments_key is not None and inner:
         fields.append(pa.field(layout.consignments_key, pa.list_(pa.struct(inner))))
@@ -75,9 +77,7 @@ def _arrow_read(data: bytes, longest: int, hints: pa.Schema) -> pa.Table:
     return pajson.read_json(
         io.BytesIO(data),
         read_options=pajson.ReadOptions(use_threads=True, block_size=block),
-        parse_options=pajson.ParseOptions(
-            explicit_schema=hints, unexpected_field_behavior="infer"
-        ),
+        parse_options=pajson.ParseOptions(explicit_schema=hints, unexpected_field_behavior="infer"),
     )
 
 
@@ -308,7 +308,11 @@ def iter_jsonl(
                 numbers.append(line_no)
                 if len(lines) >= chunk_size:
                     yield parse_json_lines(
-                        lines, numbers, first_record=record, source=str(path), fmt=fmt,
+                        lines,
+                        numbers,
+                        first_record=record,
+                        source=str(path),
+                        fmt=fmt,
                         layout=layout,
                     )
                     record += len(lines)
@@ -340,8 +344,13 @@ def iter_json_document(
     except orjson.JSONDecodeError:
         # The whole document is one (broken) record.
         yield parse_json_lines(
-            [data], [1], first_record=first_record, source=str(path), fmt="json",
-            layout=layout, truncated_last=not data.rstrip().endswith((b"}", b"]")),
+            [data],
+            [1],
+            first_record=first_record,
+            source=str(path),
+            fmt="json",
+            layout=layout,
+            truncated_last=not data.rstrip().endswith((b"}", b"]")),
         )
         return
     if isinstance(doc, dict) and isinstance(doc.get("filings"), list):

@@ -172,9 +172,12 @@ def convert_column(src: pl.Expr, src_dtype: pl.DataType, target: pl.DataType) ->
         return pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64))
     if target == pl.Boolean and src_dtype == pl.String:
         low = src.str.to_lowercase()
-        return pl.when(low.is_in(["true", "1", "yes", "y"])).then(True).when(
-            low.is_in(["false", "0", "no", "n"])
-        ).then(False)
+        return (
+            pl.when(low.is_in(["true", "1", "yes", "y"]))
+            .then(True)
+            .when(low.is_in(["false", "0", "no", "n"]))
+            .then(False)
+        )
     return src.cast(target, strict=False)
 
 
@@ -390,9 +393,7 @@ def normalise_nested(
         known_top.add(layout.consignments_key)
     problems.extend(_unknown_top(top, known_top))
 
-    exprs, probs = _convert_level(
-        top, layout.filing, CONSIGNMENT_SCHEMA, labels, "", separator
-    )
+    exprs, probs = _convert_level(top, layout.filing, CONSIGNMENT_SCHEMA, labels, "", separator)
     problems.extend(probs)
     top, probs = _party_columns(top, layout.filing_parties, layout.party, labels, separator)
     problems.extend(probs)
@@ -437,9 +438,7 @@ def normalise_nested(
         cons, layout.consignment, CONSIGNMENT_SCHEMA, labels, "", separator
     )
     problems.extend(probs)
-    cons, probs = _party_columns(
-        cons, layout.consignment_parties, layout.party, labels, separator
-    )
+    cons, probs = _party_columns(cons, layout.consignment_parties, layout.party, labels, separator)
     problems.extend(probs)
     cons = cons.with_columns(exprs).with_columns(
         pl.lit(v, dtype=CONSIGNMENT_SCHEMA[c]).alias(c)

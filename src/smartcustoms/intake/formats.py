@@ -110,8 +110,7 @@ def read_batches(
             chosen = InputFormat(fmt)
         except ValueError:
             raise UnknownFormatError(
-                f"unknown format {fmt!r}; choose one of "
-                + ", ".join(f.value for f in InputFormat)
+                f"unknown format {fmt!r}; choose one of " + ", ".join(f.value for f in InputFormat)
             ) from None
     if chosen is InputFormat.JSONL:
         yield from iter_jsonl(

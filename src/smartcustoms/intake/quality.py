@@ -36,12 +36,46 @@ __all__ = ["QUALITY_REASONS", "VAGUE_DESCRIPTIONS", "explain_reasons", "score_qu
 
 VAGUE_DESCRIPTIONS: Final = frozenset(
     {
-        "gift", "gifts", "present", "sample", "samples", "goods", "good", "parts", "part",
-        "spare parts", "item", "items", "product", "products", "merchandise", "stuff", "misc",
-        "miscellaneous", "various", "accessories", "accessory", "clothes", "clothing",
-        "electronics", "electronic", "toy", "toys", "personal effects", "general merchandise",
-        "commodity", "commodities", "package", "parcel", "daily necessities", "articles",
-        "cadeau", "echantillon", "marchandise", "regalo", "muestra",
+        "gift",
+        "gifts",
+        "present",
+        "sample",
+        "samples",
+        "goods",
+        "good",
+        "parts",
+        "part",
+        "spare parts",
+        "item",
+        "items",
+        "product",
+        "products",
+        "merchandise",
+        "stuff",
+        "misc",
+        "miscellaneous",
+        "various",
+        "accessories",
+        "accessory",
+        "clothes",
+        "clothing",
+        "electronics",
+        "electronic",
+        "toy",
+        "toys",
+        "personal effects",
+        "general merchandise",
+        "commodity",
+        "commodities",
+        "package",
+        "parcel",
+        "daily necessities",
+        "articles",
+        "cadeau",
+        "echantillon",
+        "marchandise",
+        "regalo",
+        "muestra",
     }
 )
 """Descriptions that say nothing about what the goods are."""
@@ -60,7 +94,6 @@ QUALITY_REASONS: Final[dict[str, tuple[int, str]]] = {
     "dq.round_value": (10, "every item value is a round amount"),
 }
 """Every quality reason code with its penalty and message."""
-
 
 
 def _reason(code: str, path: pl.Expr | str | None = None) -> pl.Expr:

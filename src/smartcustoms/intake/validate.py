@@ -90,9 +90,9 @@ def _s10_expr(col: str) -> pl.Expr:
     return pl.when(check == 10).then(0).when(check == 11).then(5).otherwise(check)
 
 
-def normalise_codes(consignments: pl.DataFrame, items: pl.DataFrame) -> tuple[
-    pl.DataFrame, pl.DataFrame
-]:
+def normalise_codes(
+    consignments: pl.DataFrame, items: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Upper-case code columns and strip HS codes of dots and spaces (``6109.10`` -> ``610910``).
 
     Filers write codes in many harmless ways; normalising before validation means a code is
@@ -152,8 +152,7 @@ def _consignment_checks(batch: ParsedBatch, ctx: ValidationContext) -> list[Chec
     if c.CURRENCY not in ctx.unchecked_code_columns:
         checks.append(
             Check(
-                pl.col(c.CURRENCY).is_not_null()
-                & ~pl.col(c.CURRENCY).is_in(list(currencies())),
+                pl.col(c.CURRENCY).is_not_null() & ~pl.col(c.CURRENCY).is_in(list(currencies())),
                 "currency.unknown",
                 _path(batch, c.CURRENCY),
                 pl.format("{} is not an ISO 4217 currency code", pl.col(c.CURRENCY)),
@@ -168,9 +167,7 @@ def _consignment_checks(batch: ParsedBatch, ctx: ValidationContext) -> list[Chec
             s10.is_not_null() & ~well_formed,
             "s10.format",
             _path(batch, c.POSTAL_ITEM_ID),
-            pl.format(
-                "{} is not a UPU S10 item id (2 letters, 9 digits, ISO country code)", s10
-            ),
+            pl.format("{} is not a UPU S10 item id (2 letters, 9 digits, ISO country code)", s10),
         ),
         Check(
             s10.is_not_null()
@@ -233,7 +230,9 @@ def _consignment_checks(batch: ParsedBatch, ctx: ValidationContext) -> list[Chec
             dup,
             "consignment.duplicate",
             _path(batch, c.CONSIGNMENT_ID),
-            pl.format("consignment {} appears more than once in this batch", pl.col(c.CONSIGNMENT_ID)),
+            pl.format(
+                "consignment {} appears more than once in this batch", pl.col(c.CONSIGNMENT_ID)
+            ),
         )
     )
     return checks
@@ -266,9 +265,9 @@ def _item_checks(batch: ParsedBatch, ctx: ValidationContext) -> list[Check]:
             pl.format(
                 "{} does not exist in HS 2022{}",
                 hs,
-                pl.when(n > 6).then(pl.lit(" (its 6-digit subheading is unknown)")).otherwise(
-                    pl.lit("")
-                ),
+                pl.when(n > 6)
+                .then(pl.lit(" (its 6-digit subheading is unknown)"))
+                .otherwise(pl.lit("")),
             ),
         ),
     ]
@@ -279,9 +278,7 @@ def _item_checks(batch: ParsedBatch, ctx: ValidationContext) -> list[Check]:
                 & ~pl.col(c.ORIGIN_COUNTRY).is_in(list(countries())),
                 "country.unknown",
                 _path(batch, "item." + c.ORIGIN_COUNTRY),
-                pl.format(
-                    "{} is not an ISO 3166-1 alpha-2 country code", pl.col(c.ORIGIN_COUNTRY)
-                ),
+                pl.format("{} is not an ISO 3166-1 alpha-2 country code", pl.col(c.ORIGIN_COUNTRY)),
             )
         )
     for col in (c.VALUE, c.NET_MASS_KG, c.GROSS_MASS_KG, c.QUANTITY):
@@ -315,9 +312,7 @@ def _item_checks(batch: ParsedBatch, ctx: ValidationContext) -> list[Check]:
     return checks
 
 
-def _total_checks(
-    batch: ParsedBatch, items: pl.DataFrame, ctx: ValidationContext
-) -> list[Check]:
+def _total_checks(batch: ParsedBatch, items: pl.DataFrame, ctx: ValidationContext) -> list[Check]:
     """Checks that need the item sums joined onto the consignments."""
     tol = float(ctx.value_tolerance)
     total = pl.col(c.TOTAL_VALUE).cast(pl.Float64)
@@ -376,4 +371,3 @@ def validate_batch(
         )
         found = pl.concat([found.filter(pl.col("code") != "field.required"), required])
     return found
-

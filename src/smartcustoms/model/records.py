@@ -21,8 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = ["Consignment", "Filing", "GoodsItem", "Party"]
 
 
-def _wco(description: str, wco_class: str, wco_id: str = "", **kwargs: Any) -> Any:
-    """Field with a description and its WCO Data Model mapping (class, element ID)."""
+def _wco(
+    description: str, wco_class: str, wco_id: str = "", *, required: bool = False, **kwargs: Any
+) -> Any:
+    """Field with a description and its WCO Data Model mapping (class, element ID).
+
+    Optional fields (``required=False``) default to ``None``.
+    """
+    if not required:
+        kwargs.setdefault("default", None)
     return Field(
         description=description,
         json_schema_extra={"wco_class": wco_class, "wco_id": wco_id},
@@ -61,17 +68,20 @@ class GoodsItem(_Record):
         "GovernmentAgencyGoodsItem/SequenceNumeric",
         "006",
         ge=1,
+        required=True,
     )
     description: str = _wco(
         "Plain-language description of the goods, precise enough to classify them.",
         "Commodity/Description",
+        required=True,
     )
     hs_code: str = _wco(
         "Tariff classification: HS 2022 code, 6 digits, or a national 8-10 digit line.",
         "Commodity/Classification (21A)",
+        required=True,
     )
     origin_country: str = _wco(
-        "Country of origin, ISO 3166-1 alpha-2.", "Origin (92A)/CountryCode"
+        "Country of origin, ISO 3166-1 alpha-2.", "Origin (92A)/CountryCode", required=True
     )
     quantity: float | None = _wco(
         "Quantity in the unit given by quantity_unit.", "GoodsMeasure/TariffQuantity"
@@ -83,12 +93,11 @@ class GoodsItem(_Record):
     net_mass_kg: float | None = _wco(
         "Net mass in kilograms.", "GoodsMeasure/NetNetWeightMeasure", "128"
     )
-    gross_mass_kg: float | None = _wco(
-        "Gross mass in kilograms.", "GoodsMeasure/GrossMassMeasure"
-    )
+    gross_mass_kg: float | None = _wco("Gross mass in kilograms.", "GoodsMeasure/GrossMassMeasure")
     value: Decimal = _wco(
         "Invoice value of the item in the consignment currency.",
         "CustomsValuation (41A)/ItemChargeAmount",
+        required=True,
     )
 
 
@@ -98,6 +107,7 @@ class Consignment(_Record):
     consignment_id: str = _wco(
         "The filer's unique reference for the consignment (house document or order level).",
         "Consignment/ID",
+        required=True,
     )
     transport_mode: str | None = _wco(
         "Mode of transport at the border, UN/ECE Rec. 19 code (1 sea, 3 road, 4 air, 5 post).",
@@ -148,10 +158,12 @@ class Consignment(_Record):
         "DomesticDutyTaxParty/ID",
     )
     currency: str = _wco(
-        "ISO 4217 currency of the invoice amounts.", "CurrencyExchange/CurrencyTypeCode"
+        "ISO 4217 currency of the invoice amounts.",
+        "CurrencyExchange/CurrencyTypeCode",
+        required=True,
     )
     total_value: Decimal = _wco(
-        "Total invoice amount of the consignment.", "Invoice/TotalAmount", "109"
+        "Total invoice amount of the consignment.", "Invoice/TotalAmount", "109", required=True
     )
     transport_cost: Decimal | None = _wco(
         "Transport cost to the border, when known (CIF valuation).",
@@ -168,14 +180,18 @@ class Consignment(_Record):
         "Total number of packages.", "Consignment/TotalPackageQuantity", "146"
     )
     seller: Party | None = _wco(
-        "Seller of the goods; in e-commerce also the consignor.", "Seller / Consignor", "R051 / R021"
+        "Seller of the goods; in e-commerce also the consignor.",
+        "Seller / Consignor",
+        "R051 / R021",
     )
     buyer: Party | None = _wco(
         "Buyer of the goods; in e-commerce also the consignee.", "Buyer / Consignee", "R010 / R015"
     )
     importer: Party | None = _wco("Importer, when named.", "Importer", "R038")
     carrier: Party | None = _wco("Carrier (postal operator, express carrier).", "Carrier")
-    items: list[GoodsItem] = _wco("Goods items, at least one.", "GovernmentAgencyGoodsItem")
+    items: list[GoodsItem] = _wco(
+        "Goods items, at least one.", "GovernmentAgencyGoodsItem", required=True
+    )
 
 
 class Filing(_Record):
@@ -189,6 +205,7 @@ class Filing(_Record):
     filing_id: str = _wco(
         "The filer's unique reference for this submission (local reference number).",
         "Declaration/FunctionalReferenceID",
+        required=True,
     )
     filed_at: datetime | None = _wco(
         "When the filer lodged the filing (UTC). Defaults to the time it was received.",
@@ -198,5 +215,9 @@ class Filing(_Record):
         "What kind of filer: postal_operator, express_carrier, marketplace or broker.",
         "Declarant/RoleCode",
     )
-    filer: Party = _wco("Who submits the filing (declarant or representative).", "Declarant")
-    consignments: list[Consignment] = _wco("The consignments filed, at least one.", "Consignment")
+    filer: Party = _wco(
+        "Who submits the filing (declarant or representative).", "Declarant", required=True
+    )
+    consignments: list[Consignment] = _wco(
+        "The consignments filed, at least one.", "Consignment", required=True
+    )

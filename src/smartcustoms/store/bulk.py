@@ -21,6 +21,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Self
 
+import orjson
 import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
@@ -196,9 +197,21 @@ class BulkWriter:
         schema = {key: pl.String(), **{c: pl.String() for c in columns}}
         if wanted.is_empty():
             return pl.DataFrame(schema=schema)
-        tmp = self._keys_table(pl.DataFrame({"k": wanted.cast(pl.String)}))
         cols = ", ".join(f"t.{c}" for c in [key, *columns])
-        out = self.query(f"SELECT {cols} FROM {table} t JOIN {tmp} k ON k.k = t.{key}")
+        if self._dialect == "sqlite":
+            # one parameter, parsed in C: much cheaper than filling a temporary table
+            self._cur.execute(
+                f"SELECT {cols} FROM json_each(?) k JOIN {table} t ON t.{key} = k.value",
+                (orjson.dumps(wanted.cast(pl.String).to_list()).decode(),),
+            )
+            rows = self._cur.fetchall()
+            out = pl.DataFrame(
+                {n: [r[i] for r in rows] for i, n in enumerate([key, *columns])},
+                schema=schema,
+            )
+        else:
+            tmp = self._keys_table(pl.DataFrame({"k": wanted.cast(pl.String)}))
+            out = self.query(f"SELECT {cols} FROM {table} t JOIN {tmp} k ON k.k = t.{key}")
         return out if out.height else pl.DataFrame(schema=schema)
 
     def upsert(
