@@ -16,6 +16,15 @@ DOMAINS = ("model", "intake", "tariff", "synth")
 FORBIDDEN_IN_DOMAINS = ("fastapi", "sqlalchemy", "click", "jinja2", "alembic", "starlette")
 
 
+def _isort_key(name: str) -> tuple[int, str]:
+    """ruff's RUF022 order: CONSTANTS, then Classes, then functions and modules."""
+    if name.isupper():
+        return (0, name)
+    if name[:1].isupper():
+        return (1, name)
+    return (2, name)
+
+
 def _modules() -> list[str]:
     names = ["smartcustoms"]
     for info in pkgutil.walk_packages([str(SRC)], prefix="smartcustoms."):
@@ -33,7 +42,7 @@ def test_public_all_is_sorted_and_resolves(name: str) -> None:
         return
     exported = getattr(module, "__all__", None)
     assert exported is not None, f"{name} has no __all__"
-    assert list(exported) == sorted(exported), f"{name}.__all__ is not sorted"
+    assert list(exported) == sorted(exported, key=_isort_key), f"{name}.__all__ is not sorted"
     for attr in exported:
         assert hasattr(module, attr), f"{name}.__all__ names missing {attr}"
 

@@ -207,4 +207,3 @@ class SmartCustoms:
             problems=problems,
             duplicate=outcome.duplicates > 0,
         )
-

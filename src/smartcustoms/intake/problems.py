@@ -18,12 +18,12 @@ from smartcustoms.model.columns import RECORD
 
 __all__ = [
     "PROBLEM_CODES",
-    "Check",
-    "run_checks",
     "PROBLEM_SCHEMA",
+    "Check",
     "empty_problems",
     "problem_rows",
     "problems_where",
+    "run_checks",
     "to_problems",
 ]
 

@@ -55,6 +55,7 @@ __all__ = [
     "PARTY_ROLES",
     "POSTAL_ITEM_ID",
     "QUANTITY",
+    "QUANTITY_UNIT",
     "RECORD",
     "SELLER_COUNTRY",
     "SELLER_ID",
@@ -109,6 +110,7 @@ DESCRIPTION: Final = "description"
 HS_CODE: Final = "hs_code"
 ORIGIN_COUNTRY: Final = "origin_country"
 QUANTITY: Final = "quantity"
+QUANTITY_UNIT: Final = "quantity_unit"
 NET_MASS_KG: Final = "net_mass_kg"
 GROSS_MASS_KG: Final = "gross_mass_kg"
 VALUE: Final = "value"
@@ -211,8 +213,12 @@ def column_catalogue() -> list[ColumnInfo]:
     )
     item_cols = _flatten(GoodsItem, "items", "", "consignments[].items[].", parent_optional=False)
     # The filing id comes first, then the consignment id, then everything else in model order.
-    return filing_cols[:1] + consignment_cols[:1] + filing_cols[1:] + consignment_cols[1:] + (
-        item_cols
+    return (
+        filing_cols[:1]
+        + consignment_cols[:1]
+        + filing_cols[1:]
+        + consignment_cols[1:]
+        + (item_cols)
     )
 
 

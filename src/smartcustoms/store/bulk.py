@@ -184,7 +184,10 @@ class BulkWriter:
             names = [d[0] for d in self._cur.description]
             rows = self._cur.fetchall()
             return pl.DataFrame(
-                {n: [None if r[i] is None else str(r[i]) for r in rows] for i, n in enumerate(names)},
+                {
+                    n: [None if r[i] is None else str(r[i]) for r in rows]
+                    for i, n in enumerate(names)
+                },
                 schema={n: pl.String() for n in names},
             )
         result = pl.from_arrow(self._cur.fetch_arrow_table())

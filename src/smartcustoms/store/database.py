@@ -111,7 +111,11 @@ class Store:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = make_url(url)
-        if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
+        if self.url.get_backend_name() == "sqlite" and self.url.database not in (
+            None,
+            "",
+            ":memory:",
+        ):
             Path(self.url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(self.url)
         if self.url.get_backend_name() == "sqlite":
@@ -283,9 +287,7 @@ class Store:
                 )
             )
 
-    def retry_failed(
-        self, quarantine_id: str, *, payload: bytes, problems: list[Problem]
-    ) -> None:
+    def retry_failed(self, quarantine_id: str, *, payload: bytes, problems: list[Problem]) -> None:
         """Record a resubmission that was rejected again: new payload and problems."""
         with self.engine.begin() as conn:
             conn.execute(
@@ -317,9 +319,13 @@ class Store:
     def consignment(self, consignment_id: str) -> dict[str, Any] | None:
         """One consignment with its items, assessment and events, or ``None``."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(t.consignments).where(t.consignments.c.consignment_id == consignment_id)
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(t.consignments).where(t.consignments.c.consignment_id == consignment_id)
+                )
+                .mappings()
+                .first()
+            )
             if row is None:
                 return None
             items = conn.execute(
@@ -327,9 +333,13 @@ class Store:
                 .where(t.goods_items.c.consignment_id == consignment_id)
                 .order_by(t.goods_items.c.item_no)
             ).mappings()
-            assessment = conn.execute(
-                select(t.assessments).where(t.assessments.c.consignment_id == consignment_id)
-            ).mappings().first()
+            assessment = (
+                conn.execute(
+                    select(t.assessments).where(t.assessments.c.consignment_id == consignment_id)
+                )
+                .mappings()
+                .first()
+            )
             events = conn.execute(
                 select(t.lifecycle_events)
                 .where(t.lifecycle_events.c.consignment_id == consignment_id)

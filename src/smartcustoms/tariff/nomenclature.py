@@ -95,6 +95,4 @@ def load_nomenclature() -> Nomenclature:
     def codes(level: int) -> frozenset[str]:
         return frozenset(frame.filter(pl.col("level") == level)["hscode"].to_list())
 
-    return Nomenclature(
-        frame=frame, chapters=codes(2), headings=codes(4), subheadings=codes(6)
-    )
+    return Nomenclature(frame=frame, chapters=codes(2), headings=codes(4), subheadings=codes(6))
