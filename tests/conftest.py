@@ -44,7 +44,7 @@ def _postgres_available() -> str | None:
             POSTGRES_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3
         ):
             return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+    except Exception as exc:
         return str(exc)
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -165,8 +165,8 @@ class ClearSummary:
 def content_hashes(consignments: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     """SHA-256 of each record's canonical content: ``_record``, ``filing_id``, ``content_hash``.
 
-    Fields are rendered as text in schema order (nulls as ``\\x00``), consignments and items in
-    the order the filer gave them.
+    Fields are rendered as text in schema order (nulls as a NUL character); consignments and
+    items in the order the filer gave them.
     """
 
     def rendered(frame: pl.DataFrame, cols: Iterable[str]) -> pl.Expr:
@@ -413,7 +413,7 @@ class Clearance:
                     ),
                 ),
             ]
-        ).cast(dict(PROBLEM_SCHEMA))
+        ).cast(PROBLEM_SCHEMA)
 
         bad = problems.filter(pl.col("severity") == "error")[RECORD].unique()
         ok_cons = cons_live.filter(~pl.col(RECORD).is_in(bad.implode()))
@@ -441,8 +441,11 @@ class Clearance:
     def commit(
         self, prepared: PreparedBatch, *, batch_id: str, resubmission_of: str | None = None
     ) -> tuple[ChunkOutcome, pl.DataFrame]:
-        """The database part of a chunk, in one transaction: look-ups against what is on
-        file (duplicates, conflicts), then the writes. Chunks must be committed in order."""
+        """The database part of a chunk, in one transaction.
+
+        Look-ups against what is on file (duplicates, conflicts), then the writes. Chunks
+        must be committed in order.
+        """
         p = prepared
         batch, now, problems = p.batch, p.now, p.problems
         with self.store.writer() as writer:
@@ -512,7 +515,7 @@ class Clearance:
                     pl.lit(self.regime.currency),
                     pl.col("_on"),
                 ),
-            ).cast(dict(PROBLEM_SCHEMA))
+            ).cast(PROBLEM_SCHEMA)
             gone = missing[RECORD].implode()
             cons = cons.filter(~pl.col(RECORD).is_in(gone))
             items = items.filter(~pl.col(RECORD).is_in(gone))
@@ -555,7 +558,7 @@ class Clearance:
                 pl.col("_owner"),
             ),
         )
-        return dups, pl.concat([conflicts, clash]).cast(dict(PROBLEM_SCHEMA))
+        return dups, pl.concat([conflicts, clash]).cast(PROBLEM_SCHEMA)
 
     def _write_accepted(
         self,
@@ -803,7 +806,7 @@ class Clearance:
             pl.col("problems").fill_null("[]"),
             pl.col("warnings").fill_null("[]"),
         )
-        return out.select(list(RESULT_SCHEMA)).cast(dict(RESULT_SCHEMA))
+        return out.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA)
 
 
 def _missing_rates(cons: pl.DataFrame, rates: ExchangeRates, currency: str) -> pl.DataFrame:

@@ -13,7 +13,7 @@ from smartcustoms.store.bulk import BulkWriter
 from smartcustoms.testing import make_filing, write_jsonl
 
 
-class Crash(RuntimeError):
+class CrashError(RuntimeError):
     pass
 
 
@@ -29,11 +29,11 @@ def test_failed_chunk_is_rolled_back_and_rerun_completes(
         if table == "goods_items":
             calls["goods_items"] += 1
             if calls["goods_items"] == 3:  # third chunk dies after writing filings
-                raise Crash("power cut")
+                raise CrashError("power cut")
         return original(self, table, frame)
 
     monkeypatch.setattr(BulkWriter, "insert", flaky)
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         platform.clear([path])
     counts = platform.store.counts()
     # chunks 1 and 2 (6 filings) are whole; nothing of chunk 3 remains

@@ -79,9 +79,14 @@ def test_writer_rolls_back_on_error(database_url: str) -> None:
             "last_seen_at": [datetime(2026, 1, 1, tzinfo=UTC)],
         }
     )
-    with pytest.raises(RuntimeError), store.writer() as w:
-        w.insert("parties", frame)
-        raise RuntimeError("boom")
+
+    def fail_midway() -> None:
+        with store.writer() as w:
+            w.insert("parties", frame)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
     assert store.counts()["parties"] == 0
     with store.writer() as w:
         w.upsert("parties", frame, ["party_id", "role"], ["name"])

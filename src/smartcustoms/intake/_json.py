@@ -38,8 +38,11 @@ _READ_BLOCK = 16 << 20
 
 
 def _hints(layout: NestedLayout) -> pa.Schema:
-    """Read date-time fields as text: Arrow would otherwise guess timestamps line by line,
-    and one differently written date would break a whole chunk's inference."""
+    """Arrow type hints: date-time fields are read as text.
+
+    Arrow would otherwise guess timestamps line by line, and one differently written date
+    would break a whole chunk's inference.
+    """
     top, cons, items = layout.datetime_keys()
     fields = [pa.field(k, pa.string()) for k in top]
     inner = [pa.field(k, pa.string()) for k in cons]
@@ -263,7 +266,7 @@ def parse_json_lines(
         payloads=lines,
         consignments=pl.concat(cons_parts) if cons_parts else pl.DataFrame(schema=cons_schema),
         items=pl.concat(item_parts) if item_parts else pl.DataFrame(schema=item_schema),
-        problems=pl.concat(prob_parts).cast(dict(PROBLEM_SCHEMA)),
+        problems=pl.concat(prob_parts).cast(PROBLEM_SCHEMA),
         labels=layout.labels(),
         separator=".",
     )
@@ -279,8 +282,8 @@ def iter_jsonl(
 ) -> Iterator[ParsedBatch]:
     """Stream a JSON Lines file as batches of at most ``chunk_size`` records.
 
-    Blank lines are not records. A byte-order mark at the start is ignored, as are ``\\r``
-    line terminators.
+    Blank lines are not records. A byte-order mark at the start is ignored, as are carriage
+    returns before line feeds.
     """
     record = first_record
     line_no = 0

@@ -227,6 +227,7 @@ def _convert_level(
             )
             exprs.append(pl.lit(None, dtype=target).alias(col))
             continue
+        source: pl.Expr
         if src_dtype == pl.String:
             # an object or list where a value belongs, marked by the JSON reader's fallback
             nested = pl.col(key).str.starts_with(NESTED_MARK)
@@ -366,7 +367,7 @@ def _empty_frames(
     items = pl.DataFrame(schema={**ITEM_SCHEMA, RECORD: pl.Int64(), PATH: pl.String()})
     parts = [p for p in problems if p.height]
     probs = pl.concat(parts) if parts else empty_problems()
-    return cons, items, probs.cast(dict(PROBLEM_SCHEMA))
+    return cons, items, probs.cast(PROBLEM_SCHEMA)
 
 
 def normalise_nested(

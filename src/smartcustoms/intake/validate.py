@@ -31,9 +31,10 @@ __all__ = [
     "validate_batch",
 ]
 
-REQUIRED_CONSIGNMENT_COLUMNS: Final = tuple(
-    col.name for col in column_catalogue() if col.frame == "consignments" and col.required
-) + (c.FILER_ID,)
+REQUIRED_CONSIGNMENT_COLUMNS: Final = (
+    *(col.name for col in column_catalogue() if col.frame == "consignments" and col.required),
+    c.FILER_ID,
+)
 """Consignment-frame columns a filing must carry (the filer must identify itself)."""
 
 REQUIRED_ITEM_COLUMNS: Final = tuple(

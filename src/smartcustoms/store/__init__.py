@@ -1,4 +1,4 @@
-"""The store: SQLAlchemy tables, Alembic migrations, bulk writes; SQLite by default, PostgreSQL by URL."""
+"""The store: tables, migrations, bulk writes; SQLite by default, PostgreSQL by URL."""
 
 from __future__ import annotations
 

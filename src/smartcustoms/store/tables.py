@@ -9,7 +9,7 @@ Money columns are :class:`~.types.Money` (exact), datetimes :class:`~.types.UTCD
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 from sqlalchemy import (
@@ -53,21 +53,21 @@ FILING_LEVEL_COLUMNS: Final = tuple(
 """Columns of the consignment frame that belong to the filing (stored once, in ``filings``)."""
 
 
-def _sql_type(dtype: pl.DataType) -> TypeEngine[object] | type[TypeEngine[object]]:
+def _sql_type(dtype: pl.DataType) -> TypeEngine[Any]:
     if dtype == MONEY:
-        return Money()  # type: ignore[return-value]
+        return Money()
     if dtype == TIMESTAMP:
-        return UTCDateTime()  # type: ignore[return-value]
+        return UTCDateTime()
     if dtype == pl.Int64:
-        return Integer
+        return Integer()
     if dtype == pl.Float64:
-        return Float
+        return Float()
     if dtype == pl.Boolean:
-        return Boolean
-    return Text
+        return Boolean()
+    return Text()
 
 
-def _model_columns(frame: str, skip: tuple[str, ...]) -> list[Column[object]]:
+def _model_columns(frame: str, skip: tuple[str, ...]) -> list[Column[Any]]:
     return [
         Column(col.name, _sql_type(col.dtype), nullable=True, comment=col.description[:200])
         for col in column_catalogue()

@@ -11,7 +11,7 @@ config = context.config
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        url = config.get_main_option("sqlalchemy.url")
+        url = config.get_main_option("sqlalchemy.url") or ""
         with create_engine(url).begin() as conn:
             context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
             context.run_migrations()

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-22 09:37:15.296640
 """
 
-from alembic import op
 import sqlalchemy as sa
-import smartcustoms.store.types
+from alembic import op
 
+import smartcustoms.store.types
 
 revision = "0001"
 down_revision = None

@@ -1,0 +1,56 @@
+"""The ``smartcustoms`` command line.
+
+Commands follow ``smartcustoms <noun> <verb>``. Every command whose output a script would read
+takes ``--json``. Exit codes: 0 ok, 1 domain error (printed as ``error[code]: message`` on
+stderr, with every problem), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from smartcustoms import __version__
+from smartcustoms.cli._common import print_error
+from smartcustoms.cli.assess import assess_command
+from smartcustoms.cli.clear import clear_command, demo_command
+from smartcustoms.cli.db import db_group
+from smartcustoms.cli.quarantine import quarantine_group
+from smartcustoms.cli.synth import synth_group
+from smartcustoms.cli.tariff import tariff_group
+from smartcustoms.errors import SmartCustomsError
+
+__all__ = ["cli", "main"]
+
+
+class _Group(click.Group):
+    """Turns domain errors into ``error[code]`` output and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SmartCustomsError as exc:
+            print_error(exc)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="smartcustoms")
+def cli() -> None:
+    """smartcustoms: the open Smart Customs platform (clearance, tariff, risk, TRS, ledger)."""
+
+
+tariff_group.add_command(assess_command)
+cli.add_command(clear_command)
+cli.add_command(demo_command)
+cli.add_command(quarantine_group)
+cli.add_command(tariff_group)
+cli.add_command(synth_group)
+cli.add_command(db_group)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(standalone_mode=True))
