@@ -71,6 +71,12 @@ class SmartCustoms:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
 
+    def close(self) -> None:
+        """Release database connections (the store is reopened on next use)."""
+        store = self.__dict__.pop("store", None)
+        if store is not None:
+            store.dispose()
+
     @cached_property
     def store(self) -> Store:
         """The database (opened and migrated on first use)."""

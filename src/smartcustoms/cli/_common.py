@@ -38,8 +38,12 @@ def json_option(func: F) -> F:
 
 
 def make_platform(database_url: str | None = None, **overrides: Any) -> SmartCustoms:
-    """A platform from the environment plus command-line overrides."""
-    return SmartCustoms(load_settings(database_url=database_url, **overrides))
+    """A platform from the environment plus command-line overrides, closed with the command."""
+    platform = SmartCustoms(load_settings(database_url=database_url, **overrides))
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(platform.close)
+    return platform
 
 
 def echo_json(data: Any) -> None:
