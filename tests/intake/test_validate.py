@@ -293,3 +293,11 @@ def test_every_code_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "validation.md").read_text()
     missing = [c for c in PROBLEM_CODES if f"`{c}`" not in doc]
     assert not missing
+
+
+def test_fields_of_a_misshapen_object_are_not_also_required(tmp_path: Path) -> None:
+    filing = make_filing()
+    filing["filer"] = "ACME Express"
+    found = codes(problems_of(tmp_path, filing))
+    assert ("json.schema", "filer") in found
+    assert ("field.required", "filer.id") not in found

@@ -365,10 +365,18 @@ def validate_batch(
     parts.append(run_checks(joined, _total_checks(batch, its, ctx)))
     found = pl.concat(parts) if parts else empty_problems()
     if batch.problems.height:
-        # A value that failed to convert is null now; do not also call it "required".
-        converted = batch.problems.select(RECORD, "path").unique()
-        required = found.filter(pl.col("code") == "field.required").join(
-            converted, on=[RECORD, "path"], how="anti"
+        # A value that failed to convert is null now; do not also call it "required" - nor
+        # the fields inside an object that had the wrong shape (``seller`` given as text).
+        converted = batch.problems.filter(pl.col("severity") == "error").select(
+            RECORD, pl.col("path").alias("_bad")
+        )
+        required = found.filter(pl.col("code") == "field.required")
+        covered = required.join(converted, on=RECORD, how="inner").filter(
+            (pl.col("path") == pl.col("_bad"))
+            | pl.col("path").str.starts_with(pl.concat_str(pl.col("_bad"), pl.lit(".")))
+        )
+        required = required.join(
+            covered.select(RECORD, "path").unique(), on=[RECORD, "path"], how="anti"
         )
         found = pl.concat([found.filter(pl.col("code") != "field.required"), required])
     return found
