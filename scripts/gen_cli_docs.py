@@ -21,9 +21,7 @@ This page is generated from the commands themselves (`scripts/gen_cli_docs.py`).
 
 def walk(cmd: click.Command, path: list[str], out: list[str]) -> None:
     # fixed widths: the page must not depend on the terminal it is generated in
-    ctx = click.Context(
-        cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100
-    )
+    ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
     if isinstance(cmd, click.Group):
         if len(path) > 1:
             out.append(f"\n## {' '.join(path)}\n\n{cmd.help or ''}\n")
