@@ -168,3 +168,29 @@ def test_audit_log_records_each_run(platform: SmartCustoms, tmp_path: Path) -> N
     (entry,) = platform.store.audit_entries()
     assert entry["action"] == "clear"
     assert json.loads(entry["details"])["accepted"] == 1
+
+
+def test_currency_without_rate_is_quarantined(platform: SmartCustoms, tmp_path: Path) -> None:
+    filing = make_filing("F-MNT", currency="MNT")  # ISO 4217, but not in the rate table
+    summary = clear(platform, write_jsonl(tmp_path / "a.jsonl", [filing, make_filing("F-OK")]))
+    assert (summary["accepted"], summary["quarantined"]) == (1, 1)
+    assert summary["problem_codes"] == {"exchange_rate.missing": 1}
+    (entry,) = platform.store.quarantine_entries()
+    assert entry.problems[0].path == "currency"
+    assert "MNT" in entry.problems[0].message
+
+
+def test_unknown_fields_are_warnings_not_rejections(platform: SmartCustoms, tmp_path: Path) -> None:
+    filing = make_filing("F-W")
+    filing["consignments"][0]["curency"] = "EUR"  # a typo the filer should hear about
+    out = tmp_path / "r.jsonl"
+    summary = clear(platform, write_jsonl(tmp_path / "a.jsonl", [filing]), out=out)
+    assert summary["accepted"] == 1
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert json.loads(row["warnings"]) == [
+        {
+            "code": "field.unknown",
+            "path": "consignments[0].curency",
+            "message": "curency is not a field of this format; it was ignored",
+        }
+    ]

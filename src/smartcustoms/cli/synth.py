@@ -20,7 +20,6 @@ from rich.table import Table
 
 from smartcustoms.synth import (
     DEFAULT_OFFICE,
-    DEFAULT_START,
     TrafficConfig,
     TrafficSummary,
     write_bad_sample,
@@ -37,7 +36,10 @@ def synth_group() -> None:
     """Synthetic traffic with planted fraud, for demos, tests and benchmarks."""
 
 
-def _utc(value: datetime) -> datetime:
+def _utc(value: datetime | None) -> datetime:
+    """The given time in UTC (naive = UTC); today 00:00 UTC when none is given."""
+    if value is None:
+        return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -89,9 +91,9 @@ def _print_summary(console: Console, summary: TrafficSummary) -> None:
 @click.option(
     "--start",
     type=click.DateTime(_DATETIME_FORMATS),
-    default=DEFAULT_START.strftime("%Y-%m-%dT%H:%M:%S"),
-    show_default=True,
-    help="Start of the period (UTC).",
+    default=None,
+    help="Start of the period (UTC). Default: today 00:00 UTC, so that the traffic lies "
+    "inside the date window `clear` accepts. Give it explicitly for reproducible files.",
 )
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True)
 @click.option(
@@ -135,7 +137,7 @@ def traffic_command(
     seed: int,
     out: Path,
     fmt: str,
-    start: datetime,
+    start: datetime | None,
     days: float,
     offices: tuple[str, ...],
     events: Path | None,
@@ -192,12 +194,13 @@ def traffic_command(
 @click.option(
     "--start",
     type=click.DateTime(_DATETIME_FORMATS),
-    default=DEFAULT_START.strftime("%Y-%m-%dT%H:%M:%S"),
-    show_default=True,
-    help="Start of the good filings' period (UTC).",
+    default=None,
+    help="Start of the good filings' period (UTC). Default: today 00:00 UTC.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def bad_sample_command(out: Path, seed: int, lines: int, start: datetime, as_json: bool) -> None:
+def bad_sample_command(
+    out: Path, seed: int, lines: int, start: datetime | None, as_json: bool
+) -> None:
     """Write a deliberately bad filings sample with a manifest of the expected problems."""
     manifest = write_bad_sample(out, seed=seed, n=lines, start=_utc(start))
     if as_json:

@@ -10,12 +10,12 @@ for quarantine with its line number.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
+import numpy as np
 import orjson
 import polars as pl
 import pyarrow as pa
@@ -31,7 +31,7 @@ from smartcustoms.model.columns import (
     RECORD,
 )
 
-__all__ = ["iter_json_document", "iter_jsonl", "parse_json_lines"]
+__all__ = ["Lines", "iter_json_document", "iter_jsonl", "parse_json_lines"]
 
 _BOM = b"\xef\xbb\xbf"
 _READ_BLOCK = 16 << 20
@@ -57,6 +57,49 @@ def _hints(layout: NestedLayout) -> pa.Schema:
     return pa.schema(fields)
 
 
+class Lines(Sequence[bytes]):
+    """Records of a chunk as slices of one buffer: no per-line copies on the fast path.
+
+    ``lines[i]`` is record ``i`` (without its line terminator); :meth:`span` is the buffer
+    from record ``lo`` to record ``hi - 1`` as it stands in the file - blank lines in between
+    included, which Arrow's reader skips just as intake does.
+    """
+
+    def __init__(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> None:
+        self.data = data
+        self.starts = starts
+        self.ends = ends
+
+    @classmethod
+    def of(cls, lines: Sequence[bytes]) -> Lines:
+        """Lines from separate byte strings (joined with newlines)."""
+        lengths = np.fromiter((len(x) for x in lines), dtype=np.int64, count=len(lines))
+        starts = (np.cumsum(lengths + 1) - (lengths + 1)).astype(np.int64)
+        return cls(b"\n".join(lines), starts, starts + lengths)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[bytes]: ...
+
+    def __getitem__(self, index: int | slice) -> bytes | list[bytes]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self.data[int(self.starts[index]) : int(self.ends[index])]
+
+    def span(self, lo: int, hi: int) -> memoryview:
+        """Records ``lo`` to ``hi - 1`` as one contiguous piece of the buffer (no copy)."""
+        return memoryview(self.data)[int(self.starts[lo]) : int(self.ends[hi - 1])]
+
+    def longest(self, lo: int, hi: int) -> int:
+        """Length of the longest record in ``lo`` to ``hi - 1``."""
+        return int((self.ends[lo:hi] - self.starts[lo:hi]).max())
+
+
 @dataclass(frozen=True)
 class _Reader:
     """What parsing needs to know of a layout: type hints and which keys hold objects."""
@@ -75,10 +118,21 @@ class _Reader:
         return cls(_hints(layout), frozenset(containers))
 
 
-def _arrow_read(data: bytes, longest: int, hints: pa.Schema) -> pa.Table:
+def _is_utf8(data: bytes | memoryview) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow's validator without copying."""
+    view = pa.py_buffer(data)
+    offsets = pa.py_buffer(np.array([0, view.size], dtype=np.int32).tobytes())
+    try:
+        pa.StringArray.from_buffers(1, offsets, view).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _arrow_read(data: bytes | memoryview, longest: int, hints: pa.Schema) -> pa.Table:
     block = max(1 << 20, 2 * longest + 1024, min(len(data) // 2 + 1, 8 << 20))
     return pajson.read_json(
-        io.BytesIO(data),
+        pa.BufferReader(pa.py_buffer(data)),
         read_options=pajson.ReadOptions(use_threads=True, block_size=block),
         parse_options=pajson.ParseOptions(explicit_schema=hints, unexpected_field_behavior="infer"),
     )
@@ -148,7 +202,7 @@ def _coerced(line: bytes, containers: frozenset[str]) -> bytes | None:
 
 
 def _parse_range(
-    lines: list[bytes],
+    lines: Lines,
     lo: int,
     hi: int,
     tables: list[tuple[int, pa.Table]],
@@ -156,16 +210,15 @@ def _parse_range(
     reader: _Reader,
 ) -> None:
     """Parse ``lines[lo:hi]``; append ``(offset, table)`` parts and indices of bad lines."""
-    part = lines[lo:hi]
     try:
-        table = _arrow_read(b"\n".join(part), max(map(len, part)), reader.hints)
+        table = _arrow_read(lines.span(lo, hi), lines.longest(lo, hi), reader.hints)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         table = None
     if table is not None and table.num_rows == hi - lo:
         tables.append((lo, table))
         return
     if hi - lo == 1:
-        coerced = _coerced(part[0], reader.containers)
+        coerced = _coerced(lines[lo], reader.containers)
         if coerced is not None:
             try:
                 table = _arrow_read(coerced, len(coerced), reader.hints)
@@ -182,8 +235,8 @@ def _parse_range(
 
 
 def parse_json_lines(
-    lines: list[bytes],
-    line_numbers: list[int | None],
+    lines: Sequence[bytes],
+    line_numbers: Sequence[int | None],
     *,
     first_record: int,
     source: str,
@@ -203,10 +256,12 @@ def parse_json_lines(
         truncated_last: The last line had no terminator (a parse failure there means the
             file was truncated).
     """
+    if not isinstance(lines, Lines):
+        lines = Lines.of(lines)
     n = len(lines)
     records = pl.DataFrame(
         {
-            RECORD: pl.int_range(first_record, first_record + n, eager=True, dtype=pl.Int64),
+            RECORD: pl.Series(range(first_record, first_record + n), dtype=pl.Int64),
             "line": pl.Series(line_numbers, dtype=pl.Int64),
         }
     )
@@ -214,14 +269,13 @@ def parse_json_lines(
     bad: list[int] = []
     reader = _Reader.of(layout)
     # Arrow's reader does not reject invalid UTF-8, so check first (one C call when clean).
-    try:
-        b"\n".join(lines).decode("utf-8")
+    if not n or _is_utf8(lines.span(0, n)):
         good = list(range(n))
-    except UnicodeDecodeError:
+    else:
         good = []
-        for i, line in enumerate(lines):
+        for i in range(n):
             try:
-                line.decode("utf-8")
+                lines[i].decode("utf-8")
                 good.append(i)
             except UnicodeDecodeError:
                 bad.append(i)
@@ -272,6 +326,37 @@ def parse_json_lines(
     )
 
 
+def _split_lines(buf: bytes, *, final: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Line boundaries of ``buf``: (starts, ends without terminators, bytes consumed).
+
+    Only complete lines are returned unless ``final`` (end of file), when a last line without
+    a newline is returned too. Carriage returns before newlines are left out of the ends.
+    """
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    starts = np.concatenate([[0], newlines + 1]).astype(np.int64)
+    ends = np.concatenate([newlines, [len(buf)]]).astype(np.int64)
+    consumed = int(newlines[-1]) + 1 if len(newlines) else 0
+    if not final or starts[-1] >= len(buf):
+        starts, ends = starts[:-1], ends[:-1]
+    else:
+        consumed = len(buf)
+    has_cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
+    return starts, ends - has_cr, consumed
+
+
+def _non_blank(buf: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Mask of lines that hold something besides whitespace (blank lines are not records)."""
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    keep = ends > starts
+    first = arr[np.minimum(starts, len(arr) - 1)] if len(arr) else starts
+    # a line starting with whitespace is rare: check those one by one
+    doubtful = np.flatnonzero(keep & np.isin(first, (9, 11, 12, 13, 32)))
+    for i in doubtful:
+        keep[i] = bool(buf[int(starts[i]) : int(ends[i])].strip())
+    return keep
+
+
 def iter_jsonl(
     path: Path,
     *,
@@ -283,57 +368,63 @@ def iter_jsonl(
     """Stream a JSON Lines file as batches of at most ``chunk_size`` records.
 
     Blank lines are not records. A byte-order mark at the start is ignored, as are carriage
-    returns before line feeds.
+    returns before line feeds. Line boundaries are found with NumPy and each chunk goes to
+    Arrow as one contiguous slice of the file: no per-line Python work on the fast path.
     """
     record = first_record
-    line_no = 0
-    lines: list[bytes] = []
-    numbers: list[int | None] = []
-    rest = b""
-    ended_with_newline = True
+    line_base = 0  # lines before the start of ``buf``
+    buf = b""
+    emitted_any = False
     with path.open("rb") as fh:
-        first = True
+        first_block: bytes | None = fh.read(_READ_BLOCK).removeprefix(_BOM)
         while True:
-            block = fh.read(_READ_BLOCK)
-            if not block:
+            # gather blocks until a whole chunk of lines is there (each byte copied once)
+            parts = [buf]
+            newlines = buf.count(b"\n")
+            block = first_block if first_block is not None else fh.read(_READ_BLOCK)
+            first_block = None
+            while block:
+                parts.append(block)
+                newlines += block.count(b"\n")
+                if newlines > chunk_size:
+                    break
+                block = fh.read(_READ_BLOCK)
+            final = not block
+            buf = b"".join(parts)
+            starts, ends, consumed = _split_lines(buf, final=final)
+            keep = _non_blank(buf, starts, ends)
+            rec_idx = np.flatnonzero(keep)
+            # emit whole chunks; keep the remainder for the next read (or emit it at the end)
+            done_lines = 0
+            pos = 0
+            while len(rec_idx) - pos >= chunk_size or (final and pos < len(rec_idx)):
+                take = rec_idx[pos : pos + chunk_size]
+                last_line = int(take[-1])
+                lines = Lines(buf, starts[take], ends[take])
+                numbers = (line_base + take + 1).tolist()
+                truncated = final and not buf.endswith(b"\n") and last_line == len(starts) - 1
+                yield parse_json_lines(
+                    lines,
+                    numbers,
+                    first_record=record,
+                    source=str(path),
+                    fmt=fmt,
+                    layout=layout,
+                    truncated_last=truncated,
+                )
+                emitted_any = True
+                record += len(take)
+                pos += len(take)
+                done_lines = last_line + 1
+            if final:
                 break
-            if first:
-                block = block.removeprefix(_BOM)
-                first = False
-            parts = (rest + block).split(b"\n")
-            rest = parts.pop()
-            for raw in parts:
-                line_no += 1
-                text = raw.rstrip(b"\r")
-                if not text.strip():
-                    continue
-                lines.append(text)
-                numbers.append(line_no)
-                if len(lines) >= chunk_size:
-                    yield parse_json_lines(
-                        lines,
-                        numbers,
-                        first_record=record,
-                        source=str(path),
-                        fmt=fmt,
-                        layout=layout,
-                    )
-                    record += len(lines)
-                    lines, numbers = [], []
-        if rest.strip():
-            line_no += 1
-            lines.append(rest.rstrip(b"\r"))
-            numbers.append(line_no)
-            ended_with_newline = False
-    if lines or record == first_record:
+            # drop what was emitted; keep unemitted complete lines and the incomplete tail
+            cut = int(starts[done_lines]) if done_lines < len(starts) else consumed
+            buf = buf[cut:]
+            line_base += done_lines
+    if not emitted_any:
         yield parse_json_lines(
-            lines,
-            numbers,
-            first_record=record,
-            source=str(path),
-            fmt=fmt,
-            layout=layout,
-            truncated_last=not ended_with_newline,
+            [], [], first_record=record, source=str(path), fmt=fmt, layout=layout
         )
 
 

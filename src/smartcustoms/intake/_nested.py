@@ -196,13 +196,20 @@ def _convert_level(
     labels: Mapping[str, FieldLabel],
     label_prefix: str,
     separator: str,
-) -> tuple[list[pl.Expr], list[pl.DataFrame]]:
-    """Conversion expressions for scalar fields at one level, and the problems they raise."""
-    exprs: list[pl.Expr] = []
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """Add the canonical columns of one level to ``frame``, with the problems they raise.
+
+    Each conversion is computed once: the failure checks read the converted column instead
+    of converting again.
+    """
+    converted: list[pl.Expr] = []
     problems: list[pl.DataFrame] = []
     checks: list[Check] = []
+    final: dict[str, str] = {}
     for col, key in fields.items():
         target = schema[col]
+        tmp = f"__conv_{col}"
+        final[tmp] = col
         lab = labels.get(label_prefix + col, FieldLabel(key))
         path = (
             pl.lit(lab.label)
@@ -212,7 +219,7 @@ def _convert_level(
             )
         )
         if key not in frame.columns:
-            exprs.append(pl.lit(None, dtype=target).alias(col))
+            converted.append(pl.lit(None, dtype=target).alias(tmp))
             continue
         src_dtype = frame.schema[key]
         if _is_nested(src_dtype):
@@ -225,7 +232,7 @@ def _convert_level(
                     message=f"{lab.label} must be a single value, not an object or a list",
                 )
             )
-            exprs.append(pl.lit(None, dtype=target).alias(col))
+            converted.append(pl.lit(None, dtype=target).alias(tmp))
             continue
         source: pl.Expr
         if src_dtype == pl.String:
@@ -242,24 +249,29 @@ def _convert_level(
             source = pl.when(~nested).then(pl.col(key))
         else:
             source = pl.col(key)
-        converted = convert_column(source, src_dtype, target)
-        exprs.append(converted.alias(col))
+        converted.append(convert_column(source, src_dtype, target).alias(tmp))
         if target == pl.String and src_dtype in (pl.String, pl.Int64, pl.Float64, pl.Boolean):
             continue  # text always converts
         code, text = _failure_code(target)
-        present = source.is_not_null()
+        present = pl.col(key).is_not_null()
         if src_dtype == pl.String:
-            present = present & (source.str.strip_chars() != "")
+            present = (
+                present
+                & ~pl.col(key).str.starts_with(NESTED_MARK)
+                & (pl.col(key).str.strip_chars() != "")
+            )
         checks.append(
             Check(
-                present & converted.is_null(),
+                present & pl.col(tmp).is_null(),
                 code,
                 path,
                 pl.format(f"{lab.label} {text}: {{}}", pl.col(key).cast(pl.String)),
             )
         )
+    frame = frame.with_columns(converted)
     problems.append(run_checks(frame, checks))
-    return exprs, problems
+    frame = frame.drop([c for c in final.values() if c in frame.columns]).rename(final)
+    return frame, problems
 
 
 def _party_columns(
@@ -301,9 +313,8 @@ def _party_columns(
                 )
             )
         schema = {c: pl.String() for c in prefixed}
-        exprs, probs = _convert_level(frame, prefixed, schema, labels, "", separator)
+        frame, probs = _convert_level(frame, prefixed, schema, labels, "", separator)
         problems.extend(probs)
-        frame = frame.with_columns(exprs)
     return frame, problems
 
 
@@ -394,14 +405,13 @@ def normalise_nested(
         known_top.add(layout.consignments_key)
     problems.extend(_unknown_top(top, known_top))
 
-    exprs, probs = _convert_level(top, layout.filing, CONSIGNMENT_SCHEMA, labels, "", separator)
-    problems.extend(probs)
     top, probs = _party_columns(top, layout.filing_parties, layout.party, labels, separator)
+    problems.extend(probs)
+    top, probs = _convert_level(top, layout.filing, CONSIGNMENT_SCHEMA, labels, "", separator)
     problems.extend(probs)
     filing_cols = list(layout.filing) + [
         f"{role}_{pf}" for role in layout.filing_parties for pf in layout.party
     ]
-    top = top.with_columns(exprs)
 
     # --- consignment level
     if layout.consignments_key is None:
@@ -435,13 +445,13 @@ def normalise_nested(
             if name not in known:
                 problems.append(_unknown(cons, pl.col(name), name))
 
-    exprs, probs = _convert_level(
+    cons, probs = _party_columns(cons, layout.consignment_parties, layout.party, labels, separator)
+    problems.extend(probs)
+    cons, probs = _convert_level(
         cons, layout.consignment, CONSIGNMENT_SCHEMA, labels, "", separator
     )
     problems.extend(probs)
-    cons, probs = _party_columns(cons, layout.consignment_parties, layout.party, labels, separator)
-    problems.extend(probs)
-    cons = cons.with_columns(exprs).with_columns(
+    cons = cons.with_columns(
         pl.lit(v, dtype=CONSIGNMENT_SCHEMA[c]).alias(c)
         for c, v in layout.static.items()
         if c in CONSIGNMENT_SCHEMA
@@ -486,9 +496,8 @@ def normalise_nested(
             problems.append(_unknown(items, pl.col(f"i.{name}"), name))
     item_fields = {c: f"i.{k}" for c, k in layout.item.items()}
     item_labels = {f"item.{c}": FieldLabel(k) for c, k in layout.item.items()}
-    exprs, probs = _convert_level(items, item_fields, ITEM_SCHEMA, item_labels, "item.", separator)
+    items, probs = _convert_level(items, item_fields, ITEM_SCHEMA, item_labels, "item.", separator)
     problems.extend(probs)
-    items = items.with_columns(exprs)
     if ITEM_NO not in layout.item:
         # formats without item numbers (postal contents lines) number items by position
         items = items.with_columns((pl.col(_IIDX) + 1).cast(pl.Int64).alias(ITEM_NO))

@@ -8,7 +8,7 @@ line they came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -57,7 +57,7 @@ class ParsedBatch:
     source: str
     fmt: str
     records: pl.DataFrame
-    payloads: list[bytes]
+    payloads: Sequence[bytes]
     consignments: pl.DataFrame
     items: pl.DataFrame
     problems: pl.DataFrame

@@ -67,6 +67,8 @@ def detect_format(path: Path) -> InputFormat:
         first = _first_record(stripped)
         if _is_postal(first):
             return InputFormat.POSTAL
+        if isinstance(first, dict) and isinstance(first.get("filings"), list):
+            return InputFormat.JSON  # {"filings": [...]} written on one line
         if first is not None or suffix in (".jsonl", ".ndjson"):
             return InputFormat.JSONL
         return InputFormat.JSON
