@@ -1,226 +1,41 @@
-"""The clearance path: intake -> validation -> quality -> tariff -> store, chunk by chunk.
-
-This module composes the domains (intake, tariff) with the store; it is what
-``smartcustoms clear`` and :meth:`smartcustoms.platform.SmartCustoms.clear` run. Each chunk is
-one database transaction, and every record of a chunk ends in exactly one of three states:
-
-* ``accepted`` - stored (consignments, items, assessment, lifecycle events);
-* ``duplicate`` - the same filing id with the same content is already on file: an idempotent
-  no-op, reported as accepted;
-* ``quarantined`` - stored whole in quarantine with every problem.
-
-So ``accepted + quarantined = received`` for every run, whatever the input.
-
-Content identity. A filing's *content hash* is SHA-256 over its canonical fields (not its
-bytes): the same filing re-sent with keys in another order, other whitespace or ``"12.50"``
-for ``12.5`` is the same filing.
-"""
+"""The clearance runner: chunks through prepare (compute) and commit (database)."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
 
 import polars as pl
-import pyarrow.parquet as pq
 
+from smartcustoms.clearance.identity import content_hashes
+from smartcustoms.clearance.records import write_accepted, write_quarantine
+from smartcustoms.clearance.summary import (
+    ACCEPTED,
+    DUPLICATE,
+    QUARANTINED,
+    RESULT_SCHEMA,
+    ChunkOutcome,
+    ClearSummary,
+    ResultSink,
+    problem_json,
+)
 from smartcustoms.errors import MissingExchangeRateError
 from smartcustoms.intake import ParsedBatch, read_batches
 from smartcustoms.intake.problems import PROBLEM_SCHEMA, problems_where
 from smartcustoms.intake.quality import score_quality
 from smartcustoms.intake.validate import ValidationContext, normalise_codes, validate_batch
 from smartcustoms.model import columns as c
-from smartcustoms.model.columns import CONSIGNMENT_SCHEMA, ITEM_SCHEMA, RECORD
-from smartcustoms.model.events import EventType
+from smartcustoms.model.columns import RECORD
 from smartcustoms.store import BulkWriter, Store
-from smartcustoms.store.tables import FILING_LEVEL_COLUMNS
 from smartcustoms.tariff import Assessment, ExchangeRates, Regime, TariffSchedule, assess
 from smartcustoms.tariff import columns as tc
 
-__all__ = [
-    "RESULT_SCHEMA",
-    "ChunkOutcome",
-    "ClearSummary",
-    "Clearance",
-    "PreparedBatch",
-    "content_hashes",
-]
-
-ACCEPTED: Final = "accepted"
-DUPLICATE: Final = "duplicate"
-QUARANTINED: Final = "quarantined"
-
-RESULT_SCHEMA: Final = pl.Schema(
-    [
-        ("record", pl.Int64()),
-        ("source", pl.String()),
-        ("line", pl.Int64()),
-        ("filing_id", pl.String()),
-        ("consignment_id", pl.String()),
-        ("status", pl.String()),
-        ("quarantine_id", pl.String()),
-        ("problems", pl.String()),
-        ("warnings", pl.String()),
-        ("dq_score", pl.Int64()),
-        ("dq_reasons", pl.String()),
-        ("currency", pl.String()),
-        ("duty", pl.String()),
-        ("vat", pl.String()),
-        ("excise", pl.String()),
-        ("total_payable", pl.String()),
-    ]
-)
-"""One result line per consignment (and per record that never got as far as a consignment).
-
-``problems`` and ``warnings`` are JSON arrays of ``{code, path, message}``; amounts are exact
-decimal strings in the regime currency.
-"""
-
-
-@dataclass
-class ChunkOutcome:
-    """Counts of one chunk."""
-
-    received: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    consignments: int = 0
-    items: int = 0
-    duty: Decimal = Decimal(0)
-    vat: Decimal = Decimal(0)
-    excise: Decimal = Decimal(0)
-    problem_codes: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class ClearSummary:
-    """What a clearance run did.
-
-    ``accepted`` includes ``duplicates`` (idempotent re-sends); ``received`` always equals
-    ``accepted + quarantined``.
-    """
-
-    batch_id: str
-    regime: str
-    currency: str
-    received: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    consignments: int = 0
-    items: int = 0
-    duty: Decimal = Decimal(0)
-    vat: Decimal = Decimal(0)
-    excise: Decimal = Decimal(0)
-    problem_codes: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    results: str | None = None
-
-    def add(self, chunk: ChunkOutcome) -> None:
-        """Fold a chunk's counts in."""
-        self.received += chunk.received
-        self.accepted += chunk.accepted
-        self.duplicates += chunk.duplicates
-        self.quarantined += chunk.quarantined
-        self.consignments += chunk.consignments
-        self.items += chunk.items
-        self.duty += chunk.duty
-        self.vat += chunk.vat
-        self.excise += chunk.excise
-        for code, n in chunk.problem_codes.items():
-            self.problem_codes[code] = self.problem_codes.get(code, 0) + n
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (amounts as decimal strings)."""
-        return {
-            "batch_id": self.batch_id,
-            "received": self.received,
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "quarantined": self.quarantined,
-            "consignments": self.consignments,
-            "items": self.items,
-            "regime": self.regime,
-            "currency": self.currency,
-            "duty": str(self.duty),
-            "vat": str(self.vat),
-            "excise": str(self.excise),
-            "problem_codes": dict(sorted(self.problem_codes.items())),
-            "seconds": round(self.seconds, 3),
-            "consignments_per_second": round(self.consignments / self.seconds)
-            if self.seconds
-            else None,
-            "results": self.results,
-        }
-
-
-def content_hashes(consignments: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
-    """SHA-256 of each record's canonical content: ``_record``, ``filing_id``, ``content_hash``.
-
-    Fields are rendered as text in schema order (nulls as a NUL character); consignments and
-    items in the order the filer gave them.
-    """
-
-    def rendered(frame: pl.DataFrame, cols: Iterable[str]) -> pl.Expr:
-        return pl.concat_str(
-            [pl.col(col).cast(pl.String).fill_null("\x00") for col in cols], separator="\x1f"
-        )
-
-    item_text = items.group_by(c.CONSIGNMENT_ID, maintain_order=True).agg(
-        rendered(items, ITEM_SCHEMA).str.join("\x1e").alias("_items")
-    )
-    record_text = (
-        consignments.select(
-            RECORD,
-            c.FILING_ID,
-            c.CONSIGNMENT_ID,
-            rendered(consignments, CONSIGNMENT_SCHEMA).alias("_c"),
-        )
-        .join(item_text, on=c.CONSIGNMENT_ID, how="left", maintain_order="left")
-        .group_by(RECORD, maintain_order=True)
-        .agg(
-            pl.col(c.FILING_ID).first(),
-            pl.concat_str("_c", pl.lit("\x1d"), pl.col("_items").fill_null("")).str.join("\x1c"),
-        )
-    )
-    texts = record_text["_c"].to_list()
-    hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
-    return record_text.select(RECORD, c.FILING_ID).with_columns(
-        pl.Series("content_hash", hashes, dtype=pl.String)
-    )
-
-
-def _quarantine_id(payload: bytes) -> str:
-    return "q" + hashlib.sha256(payload).hexdigest()[:31]
-
-
-def _problem_json(problems: pl.DataFrame) -> pl.DataFrame:
-    """Per record: JSON arrays of errors and of warnings."""
-    obj = pl.struct("code", "path", "message")
-    return (
-        problems.group_by(RECORD)
-        .agg(
-            obj.filter(pl.col("severity") == "error").alias("_errors"),
-            obj.filter(pl.col("severity") != "error").alias("_warnings"),
-        )
-        .with_columns(
-            pl.concat_str(
-                pl.lit("["),
-                pl.col(name).list.eval(pl.element().struct.json_encode()).list.join(","),
-                pl.lit("]"),
-            ).alias(out)
-            for name, out in (("_errors", "problems"), ("_warnings", "warnings"))
-        )
-        .select(RECORD, "problems", "warnings")
-    )
+__all__ = ["Clearance", "PreparedBatch"]
 
 
 @dataclass
@@ -308,7 +123,7 @@ class Clearance:
             batch_id=batch_id, regime=self.regime.id, currency=self.regime.currency
         )
         started = time.perf_counter()
-        sink = _ResultSink(out) if out else None
+        sink = ResultSink(out) if out else None
         record_offset = 0
         # One writer thread: chunk N is written while chunk N+1 is parsed and validated.
         # Writes stay in order, so a filing repeated across chunks is seen as a duplicate.
@@ -458,7 +273,7 @@ class Clearance:
             excluded = pl.concat([bad, store_dups]).implode()
             new_cons = p.accepted_consignments.filter(~pl.col(RECORD).is_in(excluded))
             new_items = p.accepted_items.filter(~pl.col(RECORD).is_in(excluded))
-            self._write_accepted(
+            write_accepted(
                 writer,
                 batch,
                 new_cons,
@@ -470,7 +285,7 @@ class Clearance:
                 now=now,
             )
             if resubmission_of is None:
-                quarantined = self._write_quarantine(
+                quarantined = write_quarantine(
                     writer, batch, bad, problems, p.hashes, batch_id=batch_id, now=now
                 )
             else:
@@ -560,145 +375,6 @@ class Clearance:
         )
         return dups, pl.concat([conflicts, clash]).cast(PROBLEM_SCHEMA)
 
-    def _write_accepted(
-        self,
-        writer: BulkWriter,
-        batch: ParsedBatch,
-        cons: pl.DataFrame,
-        items: pl.DataFrame,
-        hashes: pl.DataFrame,
-        quality: pl.DataFrame,
-        assessment: Assessment | None,
-        *,
-        batch_id: str,
-        now: datetime,
-    ) -> None:
-        if cons.is_empty():
-            return
-        filing_rows = (
-            cons.group_by(RECORD, maintain_order=True)
-            .agg(
-                *[pl.col(col).first() for col in FILING_LEVEL_COLUMNS],
-                pl.len().cast(pl.Int64).alias("consignment_count"),
-            )
-            .join(hashes.select(RECORD, "content_hash"), on=RECORD, how="left")
-            .join(batch.records.select(RECORD, "line"), on=RECORD, how="left")
-            .with_columns(
-                pl.lit(now, dtype=c.TIMESTAMP).alias("received_at"),
-                pl.lit(batch_id).alias("batch_id"),
-                pl.lit(batch.source).alias("source"),
-            )
-            .drop(RECORD)
-        )
-        writer.insert("filings", filing_rows)
-        cons_rows = (
-            cons.drop([col for col in FILING_LEVEL_COLUMNS if col != c.FILING_ID])
-            .join(quality, on=c.CONSIGNMENT_ID, how="left")
-            .with_columns(
-                pl.lit(now, dtype=c.TIMESTAMP).alias("accepted_at"),
-                pl.lit(batch_id).alias("batch_id"),
-            )
-            .drop(RECORD, "_path")
-        )
-        writer.insert("consignments", cons_rows)
-        writer.insert("goods_items", items.drop(RECORD, "_path"))
-        if assessment is not None:
-            writer.insert("assessments", _assessment_rows(assessment, cons, now))
-        lodged = cons.select(
-            c.CONSIGNMENT_ID,
-            pl.lit(EventType.LODGEMENT.value).alias("event_type"),
-            pl.col(c.FILED_AT).fill_null(now).alias("occurred_at"),
-            pl.col(c.OFFICE_OF_ARRIVAL).alias("office"),
-            pl.lit("clear").alias("source"),
-        )
-        accepted = lodged.with_columns(
-            pl.lit(EventType.ACCEPTANCE.value).alias("event_type"),
-            pl.lit(now, dtype=c.TIMESTAMP).alias("occurred_at"),
-        )
-        writer.insert("lifecycle_events", pl.concat([lodged, accepted]))
-        parties = []
-        for role in ("filer", "seller", "importer", "carrier"):
-            parties.append(
-                cons.filter(pl.col(f"{role}_id").is_not_null()).select(
-                    pl.col(f"{role}_id").alias("party_id"),
-                    pl.lit(role).alias("role"),
-                    pl.col(f"{role}_name").alias("name"),
-                    pl.col(f"{role}_country").alias("country"),
-                )
-            )
-        party_rows = (
-            pl.concat(parties)
-            .unique(["party_id", "role"], keep="last", maintain_order=True)
-            .with_columns(
-                pl.lit(now, dtype=c.TIMESTAMP).alias("first_seen_at"),
-                pl.lit(now, dtype=c.TIMESTAMP).alias("last_seen_at"),
-            )
-        )
-        writer.upsert(
-            "parties", party_rows, ["party_id", "role"], ["name", "country", "last_seen_at"]
-        )
-
-    def _write_quarantine(
-        self,
-        writer: BulkWriter,
-        batch: ParsedBatch,
-        bad: pl.Series,
-        problems: pl.DataFrame,
-        hashes: pl.DataFrame,
-        *,
-        batch_id: str,
-        now: datetime,
-    ) -> pl.DataFrame:
-        """Store rejected records whole; return ``_record`` -> ``quarantine_id``."""
-        if bad.is_empty():
-            return pl.DataFrame(schema={RECORD: pl.Int64(), "quarantine_id": pl.String()})
-        records = sorted(int(r) for r in bad.to_list())
-        payloads = [batch.payload(r) for r in records]
-        errors = problems.filter(pl.col(RECORD).is_in(bad.implode()))
-        per_record = errors.group_by(RECORD).agg(
-            pl.struct("code", "path", "message", "severity")
-            .struct.json_encode()
-            .str.join(",")
-            .alias("problems"),
-            pl.col("code").unique().sort().str.join(",").alias("problem_codes"),
-        )
-        rows = (
-            pl.DataFrame(
-                {
-                    RECORD: pl.Series(records, dtype=pl.Int64),
-                    "quarantine_id": [_quarantine_id(p) for p in payloads],
-                    "payload": pl.Series(payloads, dtype=pl.Binary),
-                }
-            )
-            .join(per_record, on=RECORD, how="left")
-            .join(batch.records.select(RECORD, "line"), on=RECORD, how="left")
-            .join(hashes.select(RECORD, c.FILING_ID), on=RECORD, how="left")
-            .with_columns(
-                pl.concat_str(pl.lit("["), pl.col("problems"), pl.lit("]")).alias("problems"),
-                pl.lit("open").alias("status"),
-                pl.lit(batch.source).alias("source"),
-                pl.col(RECORD).alias("record_no"),
-                pl.lit(batch.fmt).alias("fmt"),
-                pl.lit(batch.column_map, dtype=pl.String).alias("column_map"),
-                pl.lit(now, dtype=c.TIMESTAMP).alias("received_at"),
-                pl.lit(now, dtype=c.TIMESTAMP).alias("updated_at"),
-                pl.lit(1, dtype=pl.Int64).alias("attempts"),
-                pl.lit(batch_id).alias("batch_id"),
-                pl.lit(None, dtype=pl.String).alias("resolved_filing_id"),
-            )
-        )
-        mapping = rows.select(RECORD, "quarantine_id")
-        stored = rows.unique("quarantine_id", keep="first", maintain_order=True).drop(RECORD)
-        # The same bad record received again is one entry seen once more.
-        writer.upsert(
-            "quarantine",
-            stored,
-            ["quarantine_id"],
-            ["problems", "problem_codes", "updated_at", "batch_id"],
-            increment=["attempts"],
-        )
-        return mapping
-
     def _outcome(
         self,
         batch: ParsedBatch,
@@ -747,7 +423,7 @@ class Clearance:
         duplicates: pl.Series,
         quarantined: pl.DataFrame,
     ) -> pl.DataFrame:
-        per_record = _problem_json(problems)
+        per_record = problem_json(problems)
         status = (
             pl.when(pl.col(RECORD).is_in(bad.implode()))
             .then(pl.lit(QUARANTINED))
@@ -827,80 +503,3 @@ def _missing_rates(cons: pl.DataFrame, rates: ExchangeRates, currency: str) -> p
         schema={c.CURRENCY: pl.String(), "_on": pl.Date()},
     )
     return frame.join(bad, on=[c.CURRENCY, "_on"], how="semi")
-
-
-def _assessment_rows(assessment: Assessment, cons: pl.DataFrame, now: datetime) -> pl.DataFrame:
-    """One ``assessments`` row per stored consignment, item lines as JSON ``details``."""
-    item_cols = [
-        col for col in assessment.items.columns if col not in (c.CONSIGNMENT_ID, RECORD, "_path")
-    ]
-    lines = assessment.items.group_by(c.CONSIGNMENT_ID).agg(
-        pl.struct(
-            [
-                pl.col(col).cast(pl.String)
-                if assessment.items.schema[col] != pl.Boolean
-                else pl.col(col)
-                for col in item_cols
-            ]
-        )
-        .struct.json_encode()
-        .str.join(",")
-        .alias("_lines")
-    )
-    head_cols = [
-        col for col in assessment.consignments.columns if col not in (c.CONSIGNMENT_ID, RECORD)
-    ]
-    return (
-        assessment.consignments.join(cons.select(c.CONSIGNMENT_ID), on=c.CONSIGNMENT_ID, how="semi")
-        .join(lines, on=c.CONSIGNMENT_ID, how="left")
-        .select(
-            c.CONSIGNMENT_ID,
-            pl.col(tc.REGIME_ID).alias("regime_id"),
-            pl.col(tc.CURRENCY).alias("currency"),
-            pl.concat_str(
-                pl.lit('{"consignment":'),
-                pl.struct(
-                    [
-                        pl.col(col).cast(pl.String)
-                        if assessment.consignments.schema[col] != pl.Boolean
-                        else pl.col(col)
-                        for col in head_cols
-                    ]
-                ).struct.json_encode(),
-                pl.lit(',"items":['),
-                pl.col("_lines").fill_null(""),
-                pl.lit("]}"),
-            ).alias("details"),
-            pl.col(tc.DUTY_TOTAL).alias("duty_total"),
-            pl.col(tc.VAT_TOTAL).alias("vat_total"),
-            pl.col(tc.EXCISE_TOTAL).alias("excise_total"),
-            pl.col(tc.TOTAL_PAYABLE_AT_BORDER).alias("total_payable"),
-            pl.lit(now, dtype=c.TIMESTAMP).alias("assessed_at"),
-        )
-    )
-
-
-class _ResultSink:
-    """Streams result rows to JSON Lines or Parquet."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._parquet = path.suffix.lower() == ".parquet"
-        self._writer: pq.ParquetWriter | None = None
-        self._fh = None if self._parquet else path.open("wb")
-        if self._parquet:
-            schema = pl.DataFrame(schema=RESULT_SCHEMA).to_arrow().schema
-            self._writer = pq.ParquetWriter(str(path), schema)
-
-    def write(self, rows: pl.DataFrame) -> None:
-        if self._writer is not None:
-            self._writer.write_table(rows.to_arrow())
-        elif self._fh is not None:
-            rows.write_ndjson(self._fh)
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        if self._fh is not None:
-            self._fh.close()

@@ -1,0 +1,181 @@
+"""Outcome of a clearance run: counts, the per-consignment result lines and their sink."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from smartcustoms.model.columns import RECORD
+
+__all__ = [
+    "ACCEPTED",
+    "DUPLICATE",
+    "QUARANTINED",
+    "RESULT_SCHEMA",
+    "ChunkOutcome",
+    "ClearSummary",
+    "ResultSink",
+    "problem_json",
+]
+
+ACCEPTED: Final = "accepted"
+DUPLICATE: Final = "duplicate"
+QUARANTINED: Final = "quarantined"
+
+RESULT_SCHEMA: Final = pl.Schema(
+    [
+        ("record", pl.Int64()),
+        ("source", pl.String()),
+        ("line", pl.Int64()),
+        ("filing_id", pl.String()),
+        ("consignment_id", pl.String()),
+        ("status", pl.String()),
+        ("quarantine_id", pl.String()),
+        ("problems", pl.String()),
+        ("warnings", pl.String()),
+        ("dq_score", pl.Int64()),
+        ("dq_reasons", pl.String()),
+        ("currency", pl.String()),
+        ("duty", pl.String()),
+        ("vat", pl.String()),
+        ("excise", pl.String()),
+        ("total_payable", pl.String()),
+    ]
+)
+"""One result line per consignment (and per record that never got as far as a consignment).
+
+``problems`` and ``warnings`` are JSON arrays of ``{code, path, message}``; amounts are exact
+decimal strings in the regime currency.
+"""
+
+
+@dataclass
+class ChunkOutcome:
+    """Counts of one chunk."""
+
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    consignments: int = 0
+    items: int = 0
+    duty: Decimal = Decimal(0)
+    vat: Decimal = Decimal(0)
+    excise: Decimal = Decimal(0)
+    problem_codes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ClearSummary:
+    """What a clearance run did.
+
+    ``accepted`` includes ``duplicates`` (idempotent re-sends); ``received`` always equals
+    ``accepted + quarantined``.
+    """
+
+    batch_id: str
+    regime: str
+    currency: str
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    consignments: int = 0
+    items: int = 0
+    duty: Decimal = Decimal(0)
+    vat: Decimal = Decimal(0)
+    excise: Decimal = Decimal(0)
+    problem_codes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    results: str | None = None
+
+    def add(self, chunk: ChunkOutcome) -> None:
+        """Fold a chunk's counts in."""
+        self.received += chunk.received
+        self.accepted += chunk.accepted
+        self.duplicates += chunk.duplicates
+        self.quarantined += chunk.quarantined
+        self.consignments += chunk.consignments
+        self.items += chunk.items
+        self.duty += chunk.duty
+        self.vat += chunk.vat
+        self.excise += chunk.excise
+        for code, n in chunk.problem_codes.items():
+            self.problem_codes[code] = self.problem_codes.get(code, 0) + n
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (amounts as decimal strings)."""
+        return {
+            "batch_id": self.batch_id,
+            "received": self.received,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "consignments": self.consignments,
+            "items": self.items,
+            "regime": self.regime,
+            "currency": self.currency,
+            "duty": str(self.duty),
+            "vat": str(self.vat),
+            "excise": str(self.excise),
+            "problem_codes": dict(sorted(self.problem_codes.items())),
+            "seconds": round(self.seconds, 3),
+            "consignments_per_second": round(self.consignments / self.seconds)
+            if self.seconds
+            else None,
+            "results": self.results,
+        }
+
+
+def problem_json(problems: pl.DataFrame) -> pl.DataFrame:
+    """Per record: JSON arrays of its errors and of its warnings (``problems``, ``warnings``)."""
+    obj = pl.struct("code", "path", "message")
+    return (
+        problems.group_by(RECORD)
+        .agg(
+            obj.filter(pl.col("severity") == "error").alias("_errors"),
+            obj.filter(pl.col("severity") != "error").alias("_warnings"),
+        )
+        .with_columns(
+            pl.concat_str(
+                pl.lit("["),
+                pl.col(name).list.eval(pl.element().struct.json_encode()).list.join(","),
+                pl.lit("]"),
+            ).alias(out)
+            for name, out in (("_errors", "problems"), ("_warnings", "warnings"))
+        )
+        .select(RECORD, "problems", "warnings")
+    )
+
+
+class ResultSink:
+    """Streams result rows to JSON Lines or Parquet."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._parquet = path.suffix.lower() == ".parquet"
+        self._writer: pq.ParquetWriter | None = None
+        self._fh = None if self._parquet else path.open("wb")
+        if self._parquet:
+            schema = pl.DataFrame(schema=RESULT_SCHEMA).to_arrow().schema
+            self._writer = pq.ParquetWriter(str(path), schema)
+
+    def write(self, rows: pl.DataFrame) -> None:
+        """Append result rows."""
+        if self._writer is not None:
+            self._writer.write_table(rows.to_arrow())
+        elif self._fh is not None:
+            rows.write_ndjson(self._fh)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        if self._writer is not None:
+            self._writer.close()
+        if self._fh is not None:
+            self._fh.close()
