@@ -79,3 +79,20 @@ def test_accepted_plus_quarantined_is_received(
         quarantined_ids = {r["quarantine_id"] for r in results if r["status"] == "quarantined"}
         assert quarantined_ids == {e.quarantine_id for e in entries}
         platform.store.dispose()
+
+
+def test_regression_multi_part_chunk_with_duplicates(tmp_path: Path) -> None:
+    """A chunk parsed in several parts (bad lines between good ones) with repeated filings.
+
+    Found by the property above: Polars panicked on the duplicate check over columns
+    concatenated from several parts.
+    """
+    kinds = ["good", "good", "duplicate", "noise", "cut", "good", "array", "duplicate"] * 3
+    body = b"\n".join(_corrupt(k, i, b"\xff\x00junk") for i, k in enumerate(kinds))
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(body + b"\n")
+    platform = SmartCustoms(load_settings(database_url=f"sqlite:///{tmp_path}/t.db"))
+    summary = platform.clear([path])
+    assert summary.received == len(kinds)
+    assert summary.accepted + summary.quarantined == summary.received
+    platform.store.dispose()

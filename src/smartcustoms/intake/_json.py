@@ -318,8 +318,14 @@ def parse_json_lines(
         fmt=fmt,
         records=records,
         payloads=lines,
-        consignments=pl.concat(cons_parts) if cons_parts else pl.DataFrame(schema=cons_schema),
-        items=pl.concat(item_parts) if item_parts else pl.DataFrame(schema=item_schema),
+        # one chunk per column: Polars 2.1 can panic on window-like expressions
+        # (is_first_distinct) over columns concatenated from several parts
+        consignments=pl.concat(cons_parts, rechunk=True)
+        if cons_parts
+        else pl.DataFrame(schema=cons_schema),
+        items=pl.concat(item_parts, rechunk=True)
+        if item_parts
+        else pl.DataFrame(schema=item_schema),
         problems=pl.concat(prob_parts).cast(PROBLEM_SCHEMA),
         labels=layout.labels(),
         separator=".",

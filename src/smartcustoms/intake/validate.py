@@ -104,8 +104,10 @@ def normalise_codes(
         for col in (*_COUNTRY_COLUMNS, c.CURRENCY, c.POSTAL_ITEM_ID)
         if col in consignments.columns
     ]
-    consignments = consignments.with_columns(pl.col(code_cols).str.to_uppercase())
-    items = items.with_columns(
+    # rechunk: adapters may hand over frames concatenated from several parts, and some
+    # Polars 2.1 expressions (is_first_distinct) can panic on multi-chunk columns
+    consignments = consignments.rechunk().with_columns(pl.col(code_cols).str.to_uppercase())
+    items = items.rechunk().with_columns(
         pl.col(c.HS_CODE).str.replace_all(r"[.\s]", ""),
         pl.col(c.ORIGIN_COUNTRY).str.to_uppercase(),
     )
