@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -70,9 +70,9 @@ class ChunkOutcome:
     problem_codes: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class ClearSummary:
-    """What a clearance run did.
+@dataclass(kw_only=True)
+class ClearSummary(ChunkOutcome):
+    """What a clearance run did: the counts of all its chunks, and the run's identity.
 
     ``accepted`` includes ``duplicates`` (idempotent re-sends); ``received`` always equals
     ``accepted + quarantined``.
@@ -81,32 +81,17 @@ class ClearSummary:
     batch_id: str
     regime: str
     currency: str
-    received: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    consignments: int = 0
-    items: int = 0
-    duty: Decimal = Decimal(0)
-    vat: Decimal = Decimal(0)
-    excise: Decimal = Decimal(0)
-    problem_codes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     results: str | None = None
 
     def add(self, chunk: ChunkOutcome) -> None:
         """Fold a chunk's counts in."""
-        self.received += chunk.received
-        self.accepted += chunk.accepted
-        self.duplicates += chunk.duplicates
-        self.quarantined += chunk.quarantined
-        self.consignments += chunk.consignments
-        self.items += chunk.items
-        self.duty += chunk.duty
-        self.vat += chunk.vat
-        self.excise += chunk.excise
-        for code, n in chunk.problem_codes.items():
-            self.problem_codes[code] = self.problem_codes.get(code, 0) + n
+        for f in fields(ChunkOutcome):
+            if f.name == "problem_codes":
+                for code, n in chunk.problem_codes.items():
+                    self.problem_codes[code] = self.problem_codes.get(code, 0) + n
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(chunk, f.name))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (amounts as decimal strings)."""
