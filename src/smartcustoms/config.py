@@ -34,6 +34,17 @@ class Settings(BaseSettings):
         default="eu-2026-07",
         description="Id of the duty/tax regime applied by `clear` (see docs/regimes.md).",
     )
+    exchange_rates: str | None = Field(
+        default=None,
+        description=(
+            "Exchange-rate table (TOML or CSV, see docs/tariff-files.md). Default: the shipped "
+            "illustrative ECB table, which only suits demos and tests."
+        ),
+    )
+    tariff_schedule: str | None = Field(
+        default=None,
+        description="Tariff schedule file (TOML). Default: the shipped indicative eu-demo.",
+    )
     chunk_size: int = Field(
         default=50_000,
         ge=1,

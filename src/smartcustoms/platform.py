@@ -90,12 +90,12 @@ class SmartCustoms:
     @cached_property
     def schedule(self) -> TariffSchedule:
         """The tariff schedule."""
-        return load_schedule()
+        return load_schedule(self.settings.tariff_schedule)
 
     @cached_property
     def rates(self) -> ExchangeRates:
         """The exchange-rate table."""
-        return load_exchange_rates()
+        return load_exchange_rates(self.settings.exchange_rates)
 
     def validation_context(self, *, now: datetime | None = None) -> ValidationContext:
         """Validation limits from the settings."""

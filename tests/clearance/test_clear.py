@@ -194,3 +194,30 @@ def test_unknown_fields_are_warnings_not_rejections(platform: SmartCustoms, tmp_
             "message": "curency is not a field of this format; it was ignored",
         }
     ]
+
+
+def test_asycuda_extract_end_to_end_with_own_rates(
+    database_url: str, tmp_path: Path, shared_data: Path
+) -> None:
+    """The DATE/ASYCUDA sample through its column map: anonymised countries are not
+    checked, a rate table of the user's supplies NGN, the truncated last record is kept."""
+    from smartcustoms.config import load_settings
+
+    rates = tmp_path / "ngn.toml"
+    rates.write_text(
+        'id = "test-ngn"\nbase = "EUR"\n\n[[tables]]\nvalid_from = 2010-01-01\n'
+        'source = "test"\nrates = { NGN = "400" }\n'
+    )
+    platform = SmartCustoms(
+        load_settings(
+            database_url=database_url,
+            exchange_rates=str(rates),
+            regime="plain-national",
+            max_days_past=20_000,
+        )
+    )
+    sample = shared_data / "date-bacuda-samples" / "nigeria-format-train-first25lines.csv"
+    summary = platform.clear([sample], column_map="asycuda-date").as_dict()
+    assert (summary["received"], summary["accepted"], summary["quarantined"]) == (8, 7, 1)
+    assert summary["problem_codes"] == {"file.truncated": 1}
+    platform.store.dispose()

@@ -133,6 +133,18 @@ def run_clear(
     help="Per-consignment results: .jsonl or .parquet.",
 )
 @click.option("--regime", default=None, help="Regime id (default: $SMARTCUSTOMS_REGIME).")
+@click.option(
+    "--rates",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Exchange-rate table (default: $SMARTCUSTOMS_EXCHANGE_RATES or the shipped demo table).",
+)
+@click.option(
+    "--schedule",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Tariff schedule (default: $SMARTCUSTOMS_TARIFF_SCHEDULE or the shipped eu-demo).",
+)
 @click.option("--chunk-size", type=click.IntRange(1), default=None, help="Records per batch.")
 @db_option
 @json_option
@@ -142,12 +154,20 @@ def clear_command(
     column_map: str | None,
     out: Path | None,
     regime: str | None,
+    rates: str | None,
+    schedule: str | None,
     chunk_size: int | None,
     database_url: str | None,
     as_json: bool,
 ) -> None:
     """Ingest, validate, assess and store filings; rejected ones go to quarantine."""
-    platform = make_platform(database_url, regime=regime, chunk_size=chunk_size)
+    platform = make_platform(
+        database_url,
+        regime=regime,
+        chunk_size=chunk_size,
+        exchange_rates=rates,
+        tariff_schedule=schedule,
+    )
     console = Console(stderr=as_json)
     summary = run_clear(
         platform,

@@ -52,6 +52,8 @@ class ParsedBatch:
         labels: Canonical column -> label in the source format.
         separator: Joins a row's ``_path`` and a field label (``.`` for JSON, ``, `` for CSV).
         column_map: Name of the column map used (CSV), for resubmission.
+        unchecked_code_columns: Columns whose code-list check is skipped because the source
+            anonymises them (declared by the column map).
     """
 
     source: str
@@ -64,6 +66,7 @@ class ParsedBatch:
     labels: Mapping[str, FieldLabel] = field(default_factory=dict)
     separator: str = "."
     column_map: str | None = None
+    unchecked_code_columns: frozenset[str] = frozenset()
 
     @property
     def first_record(self) -> int:

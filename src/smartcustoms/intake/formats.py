@@ -147,4 +147,5 @@ def read_batches(
             path, column_map=cmap, chunk_size=chunk_size, first_record=first_record
         ):
             batch.column_map = column_map or "canonical"
+            batch.unchecked_code_columns = frozenset(cmap.unchecked_code_columns)
             yield batch

@@ -8,7 +8,7 @@ are in :data:`~smartcustoms.intake.problems.PROBLEM_CODES`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
@@ -357,6 +357,10 @@ def validate_batch(
     """
     cons = batch.consignments if consignments is None else consignments
     its = batch.items if items is None else items
+    if batch.unchecked_code_columns:
+        ctx = replace(
+            ctx, unchecked_code_columns=ctx.unchecked_code_columns | batch.unchecked_code_columns
+        )
     parts = [run_checks(cons, _consignment_checks(batch, ctx))]
     parts.append(run_checks(its, _item_checks(batch, ctx)))
     sums = its.group_by(c.CONSIGNMENT_ID, RECORD).agg(
