@@ -14,9 +14,19 @@ Codes never change meaning once released.
     │   ├── InvalidTariffFileError                 tariff.invalid_file
     │   ├── UnknownHSCodeError                     hs.unknown
     │   ├── UnknownRegimeError                     regime.unknown
-    │   └── MissingExchangeRateError               exchange_rate.missing
+    │   ├── MissingExchangeRateError               exchange_rate.missing
+    │   ├── InvalidRuleFileError                   rules.invalid
+    │   ├── InvalidLanePolicyError                 lanes.invalid
+    │   ├── InvalidOperatorFileError               aeo.invalid_file
+    │   ├── LabelLeakageError                      risk.label_leakage
+    │   ├── InsufficientLabelsError                risk.insufficient_labels
+    │   └── InvalidInspectionResultError           inspection.invalid
     ├── NotFoundError (LookupError)                not_found
-    │   └── QuarantineEntryNotFoundError           quarantine.not_found
+    │   ├── QuarantineEntryNotFoundError           quarantine.not_found
+    │   ├── ConsignmentNotFoundError               consignment.not_found
+    │   └── ModelNotFoundError                     risk.model_not_found
+    ├── NotFittedError (ValueError, AttributeError)  risk.not_fitted
+    ├── ModelSchemaMismatchError                   risk.model_schema
     ├── ConflictError                              conflict
     │   ├── FilingConflictError                    filing.conflict
     │   └── QuarantineEntryClosedError             quarantine.closed
@@ -37,12 +47,22 @@ from typing import Any, ClassVar
 __all__ = [
     "ConfigurationError",
     "ConflictError",
+    "ConsignmentNotFoundError",
     "FilingConflictError",
+    "InsufficientLabelsError",
     "InvalidColumnMapError",
     "InvalidFilingError",
     "InvalidInputError",
+    "InvalidInspectionResultError",
+    "InvalidLanePolicyError",
+    "InvalidOperatorFileError",
+    "InvalidRuleFileError",
     "InvalidTariffFileError",
+    "LabelLeakageError",
     "MissingExchangeRateError",
+    "ModelNotFoundError",
+    "ModelSchemaMismatchError",
+    "NotFittedError",
     "NotFoundError",
     "Problem",
     "QuarantineEntryClosedError",
@@ -176,6 +196,48 @@ class MissingExchangeRateError(InvalidInputError):
     title = "Missing exchange rate"
 
 
+class InvalidRuleFileError(InvalidInputError):
+    """A targeting-rules or watch-list file is malformed; every problem has file and line."""
+
+    code = "rules.invalid"
+    title = "Invalid rules file"
+
+
+class InvalidLanePolicyError(InvalidInputError):
+    """A lane-selection policy (capacities, expected rates, random share) is malformed."""
+
+    code = "lanes.invalid"
+    title = "Invalid lane policy"
+
+
+class InvalidOperatorFileError(InvalidInputError):
+    """An operator registry file (AEO certificates, MRA partners) is malformed."""
+
+    code = "aeo.invalid_file"
+    title = "Invalid operator file"
+
+
+class LabelLeakageError(InvalidInputError):
+    """A column carrying control outcomes was offered as a model feature."""
+
+    code = "risk.label_leakage"
+    title = "Label leakage refused"
+
+
+class InsufficientLabelsError(InvalidInputError):
+    """Too few labelled examples (or only one class) to train or evaluate a model."""
+
+    code = "risk.insufficient_labels"
+    title = "Insufficient labels"
+
+
+class InvalidInspectionResultError(InvalidInputError):
+    """An inspection result cannot be recorded as given."""
+
+    code = "inspection.invalid"
+    title = "Invalid inspection result"
+
+
 class NotFoundError(SmartCustomsError, LookupError):
     """A named thing does not exist (or the caller may not know it exists)."""
 
@@ -188,6 +250,34 @@ class QuarantineEntryNotFoundError(NotFoundError):
 
     code = "quarantine.not_found"
     title = "Quarantine entry not found"
+
+
+class ConsignmentNotFoundError(NotFoundError):
+    """No consignment has the requested id."""
+
+    code = "consignment.not_found"
+    title = "Consignment not found"
+
+
+class ModelNotFoundError(NotFoundError):
+    """No trained risk model is on file (or none with the requested version)."""
+
+    code = "risk.model_not_found"
+    title = "Risk model not found"
+
+
+class NotFittedError(SmartCustomsError, ValueError, AttributeError):
+    """An estimator was used before :meth:`fit` (as in scikit-learn)."""
+
+    code = "risk.not_fitted"
+    title = "Model not fitted"
+
+
+class ModelSchemaMismatchError(SmartCustomsError):
+    """A saved model was built for different features than the code now produces."""
+
+    code = "risk.model_schema"
+    title = "Model feature schema mismatch"
 
 
 class ConflictError(SmartCustomsError):
