@@ -37,10 +37,15 @@ __all__ = [
     "consignments",
     "filings",
     "goods_items",
+    "inspection_results",
     "lifecycle_events",
     "metadata",
     "parties",
     "quarantine",
+    "risk_decisions",
+    "risk_models",
+    "rule_hits",
+    "value_references",
 ]
 
 metadata = MetaData()
@@ -207,4 +212,93 @@ batches = Table(
     Column("quarantined", Integer, nullable=False),
     Column("status", String(16), nullable=False),
     comment="Each run of clear / resubmit, with its counts.",
+)
+
+
+risk_decisions = Table(
+    "risk_decisions",
+    metadata,
+    Column("consignment_id", String(128), primary_key=True),
+    Column("lane", String(8), nullable=False),
+    Column("office", Text),
+    Column("period", String(10), nullable=False),
+    Column("risk_score", Float),
+    Column("rule_score", Float, nullable=False),
+    Column("expected_revenue", Float),
+    Column("priority", Float),
+    Column("forced_lane", String(8)),
+    Column("is_random_pick", Boolean, nullable=False),
+    Column("selection_basis", String(16), nullable=False),
+    Column("aeo_status", String(16)),
+    Column("value_z", Float),
+    Column("model_version", String(64)),
+    Column("policy_id", Text, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Index("ix_risk_decisions_usage", "office", "period", "lane"),
+    comment="The lane chosen for each consignment, with its score and reasons (JSON).",
+)
+
+rule_hits = Table(
+    "rule_hits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(128), nullable=False, index=True),
+    Column("ruleset_id", Text, nullable=False),
+    Column("rule_id", Text, nullable=False),
+    Column("rule_version", Text),
+    Column("lane", String(8)),
+    Column("weight", Float),
+    Column("item_nos", Text),
+    Column("description", Text),
+    Column("legal_basis", Text),
+    Column("hit_at", UTCDateTime, nullable=False),
+    comment="Every targeting-rule hit, per consignment.",
+)
+
+inspection_results = Table(
+    "inspection_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(128), nullable=False, index=True),
+    Column("result", String(16), nullable=False),
+    Column("corrected_hs_code", String(16)),
+    Column("corrected_value", Money),
+    Column("currency", String(3)),
+    Column("revenue_recovered", Money),
+    Column("finding", Text),
+    Column("officer", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    comment="Control outcomes (the labels): the latest row per consignment counts.",
+)
+
+risk_models = Table(
+    "risk_models",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("package_version", String(32), nullable=False),
+    Column("schema_hash", String(64), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("window_start", UTCDateTime),
+    Column("window_end", UTCDateTime),
+    Column("n_train", Integer, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("artifact", LargeBinary, nullable=False),
+    comment="Trained risk models: the artifact bundles features, profiles and boosters.",
+)
+
+value_references = Table(
+    "value_references",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("window_start", UTCDateTime),
+    Column("window_end", UTCDateTime),
+    Column("rows", Integer, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("artifact", LargeBinary, nullable=False),
+    comment="Learned unit-value references (value controls), as Parquet.",
 )

@@ -1,0 +1,363 @@
+"""The risk domain's records in the store: decisions, rule hits, inspection results, models.
+
+:class:`RiskRecords` is the repository the risk engine, the CLI and (later) the API share.
+Bulk writes of decisions and rule hits go through the clearance transaction
+(:class:`~smartcustoms.store.BulkWriter`); everything here is either small (one inspection
+result, one model) or a bulk read of history for training.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select, update
+
+from smartcustoms.errors import ModelNotFoundError
+from smartcustoms.model.columns import CONSIGNMENT_SCHEMA, ITEM_SCHEMA, MONEY, TIMESTAMP
+from smartcustoms.store import tables as t
+from smartcustoms.store.database import Store
+from smartcustoms.store.tables import FILING_LEVEL_COLUMNS
+from smartcustoms.store.types import SQLITE_DATETIME_FORMAT
+
+__all__ = ["ModelRecord", "RiskRecords"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """A trained model on file.
+
+    Attributes:
+        version: Unique version (``m<UTC timestamp>``).
+        created_at: When it was trained.
+        package_version: smartcustoms version that trained it.
+        schema_hash: Hash of the feature schema it needs.
+        seed: Training seed.
+        window_start: First filing date of the training data.
+        window_end: Last filing date of the training data.
+        n_train: Training rows.
+        metrics: Validation figures and training scores summary (JSON object).
+        is_active: Whether scoring uses it.
+        artifact: The serialised model bundle (absent in listings).
+    """
+
+    version: str
+    created_at: datetime
+    package_version: str
+    schema_hash: str
+    seed: int
+    window_start: datetime | None
+    window_end: datetime | None
+    n_train: int
+    metrics: dict[str, Any]
+    is_active: bool
+    artifact: bytes | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (without the artifact)."""
+        return {
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+            "package_version": self.package_version,
+            "schema_hash": self.schema_hash,
+            "seed": self.seed,
+            "window_start": self.window_start.isoformat() if self.window_start else None,
+            "window_end": self.window_end.isoformat() if self.window_end else None,
+            "n_train": self.n_train,
+            "is_active": self.is_active,
+            "metrics": self.metrics,
+        }
+
+
+def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType], dialect: str) -> pl.DataFrame:
+    """Cast an all-text frame read from the store to the canonical dtypes."""
+    casts = []
+    for name in frame.columns:
+        dtype = schema.get(name)
+        if dtype is None or dtype == pl.String:
+            continue
+        col = pl.col(name)
+        if dtype == TIMESTAMP:
+            if dialect == "sqlite":
+                casts.append(col.str.to_datetime(SQLITE_DATETIME_FORMAT, time_zone="UTC"))
+            else:
+                casts.append(col.str.to_datetime(time_zone="UTC", time_unit="us"))
+        elif dtype == MONEY:
+            casts.append(col.cast(pl.Float64).cast(MONEY))
+        elif dtype == pl.Boolean:
+            casts.append(col.is_in(["1", "true", "True", "t"]))
+        else:
+            casts.append(col.cast(dtype))
+    return frame.with_columns(casts) if casts else frame
+
+
+class RiskRecords:
+    """Reads and writes of the risk tables.
+
+    Args:
+        store: The store to use.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ---------------------------------------------------------------- history
+
+    def history(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> pl.DataFrame:
+        """Every stored goods item with its consignment, filing, quality score and label.
+
+        The label is the latest inspection result of the consignment (null if never
+        controlled). Label columns: ``is_noncompliant`` (Boolean, null when never controlled) and
+        ``revenue_at_stake`` (Float64: the revenue recovered by the control).
+        """
+        cons_cols = [c for c in CONSIGNMENT_SCHEMA.names() if c not in FILING_LEVEL_COLUMNS]
+        item_cols = [c for c in ITEM_SCHEMA.names() if c != "consignment_id"]
+        select_list = ", ".join(
+            [f"f.{c}" for c in FILING_LEVEL_COLUMNS]
+            + [f"c.{c}" for c in cons_cols]
+            + ["c.dq_score"]
+            + [f"i.{c}" for c in item_cols]
+            + ["r.result AS inspection_result", "r.revenue_recovered AS revenue_at_stake"]
+        )
+        latest = (
+            "SELECT consignment_id, result, revenue_recovered FROM inspection_results x "
+            "WHERE x.id = (SELECT max(id) FROM inspection_results y "
+            "WHERE y.consignment_id = x.consignment_id)"
+        )
+        where = []
+        fmt = SQLITE_DATETIME_FORMAT.replace("%6f", "%f")
+        if since is not None:
+            where.append(f"f.filed_at >= '{since.astimezone(UTC).strftime(fmt)}'")
+        if until is not None:
+            where.append(f"f.filed_at < '{until.astimezone(UTC).strftime(fmt)}'")
+        sql = (
+            f"SELECT {select_list} FROM goods_items i "
+            "JOIN consignments c ON c.consignment_id = i.consignment_id "
+            "JOIN filings f ON f.filing_id = c.filing_id "
+            f"LEFT JOIN ({latest}) r ON r.consignment_id = i.consignment_id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY f.filed_at, i.consignment_id, i.item_no"
+        )
+        with self.store.writer() as writer:
+            raw = writer.query(sql)
+        schema: dict[str, pl.DataType] = {**dict(CONSIGNMENT_SCHEMA), **dict(ITEM_SCHEMA)}
+        schema["dq_score"] = pl.Int64()
+        schema["revenue_at_stake"] = pl.Float64()
+        frame = _typed(raw, schema, self.store.dialect)
+        result = pl.col("inspection_result")
+        return frame.with_columns(
+            pl.when(result.is_null())
+            .then(None)
+            .otherwise(result == "noncompliant")
+            .alias("is_noncompliant")
+        ).drop("inspection_result")
+
+    # ---------------------------------------------------------------- inspection results
+
+    def record_inspections(self, results: pl.DataFrame) -> int:
+        """Append inspection results (columns of ``inspection_results`` except ``id``)."""
+        with self.store.writer() as writer:
+            return writer.insert("inspection_results", results)
+
+    def inspections(self, consignment_id: str) -> list[dict[str, Any]]:
+        """Every result recorded for a consignment, oldest first."""
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.inspection_results)
+                .where(t.inspection_results.c.consignment_id == consignment_id)
+                .order_by(t.inspection_results.c.id)
+            ).mappings()
+            return [
+                {k: (str(v) if isinstance(v, Decimal) else v) for k, v in dict(r).items()}
+                for r in rows
+            ]
+
+    def label_counts(self) -> dict[str, int]:
+        """Consignments per latest result (``compliant``/``noncompliant``)."""
+        history = self.labels()
+        counts = history.group_by("result").len()
+        return dict(zip(counts["result"].to_list(), counts["len"].to_list(), strict=True))
+
+    def labels(self) -> pl.DataFrame:
+        """The latest result per consignment: ``consignment_id``, ``result``."""
+        with self.store.writer() as writer:
+            return writer.query(
+                "SELECT consignment_id, result FROM inspection_results x WHERE x.id = "
+                "(SELECT max(id) FROM inspection_results y "
+                "WHERE y.consignment_id = x.consignment_id)"
+            )
+
+    # ---------------------------------------------------------------- decisions
+
+    def decision(self, consignment_id: str) -> dict[str, Any] | None:
+        """The stored lane decision of a consignment with its rule hits, or ``None``."""
+        with self.store.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(t.risk_decisions).where(
+                        t.risk_decisions.c.consignment_id == consignment_id
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            hits = conn.execute(
+                select(t.rule_hits)
+                .where(t.rule_hits.c.consignment_id == consignment_id)
+                .order_by(t.rule_hits.c.id)
+            ).mappings()
+            out = dict(row)
+            out["reasons"] = json.loads(out["reasons"])
+            out["rule_hits"] = [
+                {k: v for k, v in dict(h).items() if k not in ("id", "consignment_id")}
+                for h in hits
+            ]
+            return out
+
+    def lane_usage(self, offices: list[str], periods: list[str]) -> pl.DataFrame:
+        """Consignments already given each lane, per office and period (for capacity)."""
+        with self.store.engine.connect() as conn:
+            d = t.risk_decisions.c
+            rows = conn.execute(
+                select(d.office, d.period, d.lane, func.count())
+                .where(d.office.in_(offices), d.period.in_(periods))
+                .group_by(d.office, d.period, d.lane)
+            ).all()
+        return pl.DataFrame(
+            {
+                "office": [r[0] for r in rows],
+                "period": [r[1] for r in rows],
+                "lane": [r[2] for r in rows],
+                "count": [int(r[3]) for r in rows],
+            },
+            schema={
+                "office": pl.String(),
+                "period": pl.String(),
+                "lane": pl.String(),
+                "count": pl.Int64(),
+            },
+        )
+
+    def live_scores(self, *, since: datetime | None = None) -> pl.Series:
+        """Risk scores of the decisions taken since ``since`` (for drift)."""
+        with self.store.engine.connect() as conn:
+            d = t.risk_decisions.c
+            query = select(d.risk_score).where(d.risk_score.is_not(None))
+            if since is not None:
+                query = query.where(d.decided_at >= since)
+            values = [float(v) for v in conn.execute(query).scalars()]
+        return pl.Series("risk_score", values, dtype=pl.Float64)
+
+    # ---------------------------------------------------------------- models
+
+    def save_model(self, record: ModelRecord, *, activate: bool = True) -> None:
+        """Store a trained model; with ``activate`` it becomes the one scoring uses."""
+        with self.store.engine.begin() as conn:
+            if activate:
+                conn.execute(update(t.risk_models).values(is_active=False))
+            conn.execute(
+                t.risk_models.insert().values(
+                    version=record.version,
+                    created_at=record.created_at,
+                    package_version=record.package_version,
+                    schema_hash=record.schema_hash,
+                    seed=record.seed,
+                    window_start=record.window_start,
+                    window_end=record.window_end,
+                    n_train=record.n_train,
+                    metrics=json.dumps(record.metrics),
+                    is_active=activate,
+                    artifact=record.artifact or b"",
+                )
+            )
+
+    def model(self, version: str | None = None) -> ModelRecord:
+        """The active model (or ``version``) with its artifact.
+
+        Raises:
+            ModelNotFoundError: No such model (or none trained yet).
+        """
+        m = t.risk_models.c
+        query = select(t.risk_models)
+        query = query.where(m.version == version) if version else query.where(m.is_active)
+        with self.store.engine.connect() as conn:
+            row = conn.execute(query.order_by(m.created_at.desc())).mappings().first()
+        if row is None:
+            raise ModelNotFoundError(
+                f"no risk model {version!r} on file"
+                if version
+                else "no risk model trained yet; run `smartcustoms risk train`"
+            )
+        return self._model_record(row, with_artifact=True)
+
+    def models(self) -> list[ModelRecord]:
+        """Every model on file, newest first, without artifacts."""
+        m = t.risk_models.c
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(*[c for c in t.risk_models.c if c.name != "artifact"]).order_by(
+                    m.created_at.desc()
+                )
+            ).mappings()
+            return [self._model_record(r, with_artifact=False) for r in rows]
+
+    @staticmethod
+    def _model_record(row: Any, *, with_artifact: bool) -> ModelRecord:
+        return ModelRecord(
+            version=row["version"],
+            created_at=row["created_at"],
+            package_version=row["package_version"],
+            schema_hash=row["schema_hash"],
+            seed=int(row["seed"]),
+            window_start=row["window_start"],
+            window_end=row["window_end"],
+            n_train=int(row["n_train"]),
+            metrics=json.loads(row["metrics"]),
+            is_active=bool(row["is_active"]),
+            artifact=bytes(row["artifact"]) if with_artifact else None,
+        )
+
+    # ---------------------------------------------------------------- value references
+
+    def save_value_reference(
+        self,
+        artifact: bytes,
+        *,
+        rows: int,
+        window_start: datetime | None,
+        window_end: datetime | None,
+    ) -> str:
+        """Store a refreshed value reference and make it the active one; return its version."""
+        now = datetime.now(UTC)
+        version = now.strftime("v%Y%m%dT%H%M%S%f")
+        with self.store.engine.begin() as conn:
+            conn.execute(update(t.value_references).values(is_active=False))
+            conn.execute(
+                t.value_references.insert().values(
+                    version=version,
+                    computed_at=now,
+                    window_start=window_start,
+                    window_end=window_end,
+                    rows=rows,
+                    is_active=True,
+                    artifact=artifact,
+                )
+            )
+        return version
+
+    def value_reference(self) -> tuple[str, bytes] | None:
+        """The active value reference (version, artifact), or ``None``."""
+        v = t.value_references.c
+        with self.store.engine.connect() as conn:
+            row = conn.execute(
+                select(v.version, v.artifact).where(v.is_active).order_by(v.computed_at.desc())
+            ).first()
+        return (str(row[0]), bytes(row[1])) if row else None
