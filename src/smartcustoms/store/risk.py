@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from smartcustoms.errors import ModelNotFoundError
 from smartcustoms.model.columns import CONSIGNMENT_SCHEMA, ITEM_SCHEMA, MONEY, TIMESTAMP
@@ -222,27 +222,42 @@ class RiskRecords:
             ]
             return out
 
-    def lane_usage(self, offices: list[str], periods: list[str]) -> pl.DataFrame:
-        """Consignments already given each lane, per office and period (for capacity)."""
+    def lane_usage(self, offices: list[str], periods: list[date]) -> pl.DataFrame:
+        """Lane usage already on file per office and period.
+
+        In the shape :func:`smartcustoms.risk.selection.select_lanes` takes as ``used``, so
+        capacity and target rates hold across chunks and runs.
+        """
         with self.store.engine.connect() as conn:
             d = t.risk_decisions.c
             rows = conn.execute(
-                select(d.office, d.period, d.lane, func.count())
-                .where(d.office.in_(offices), d.period.in_(periods))
+                select(
+                    d.office,
+                    d.period,
+                    d.lane,
+                    func.count(),
+                    func.sum(case((d.selection_basis == "rule", 1), else_=0)),
+                    func.sum(case((d.is_random_pick, 1), else_=0)),
+                )
+                .where(d.office.in_(offices), d.period.in_([p.isoformat() for p in periods]))
                 .group_by(d.office, d.period, d.lane)
             ).all()
         return pl.DataFrame(
             {
-                "office": [r[0] for r in rows],
-                "period": [r[1] for r in rows],
+                "office_of_arrival": [r[0] for r in rows],
+                "period": [date.fromisoformat(r[1]) for r in rows],
                 "lane": [r[2] for r in rows],
                 "count": [int(r[3]) for r in rows],
+                "by_rule": [int(r[4] or 0) for r in rows],
+                "by_random": [int(r[5] or 0) for r in rows],
             },
             schema={
-                "office": pl.String(),
-                "period": pl.String(),
+                "office_of_arrival": pl.String(),
+                "period": pl.Date(),
                 "lane": pl.String(),
                 "count": pl.Int64(),
+                "by_rule": pl.Int64(),
+                "by_random": pl.Int64(),
             },
         )
 

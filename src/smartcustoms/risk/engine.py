@@ -1,0 +1,284 @@
+"""The risk engine: rules, value controls, model score and lane selection in one batch step.
+
+:meth:`RiskEngine.assess` takes a risk view (one row per goods item, see
+:mod:`smartcustoms.risk.view`) and returns one decision per consignment:
+
+1. **value controls** place each item's unit value in its learned reference;
+2. **targeting rules** hit (every hit kept) and may force a lane or add weight;
+3. the **model**, when one is trained, gives the probability of non-compliance and the
+   expected revenue at stake; the score used for selection is ``min(1, p + rule weights)``
+   (without a model, selection ranks by rule weights and says so);
+4. **lane selection** under capacity, with the random exploration share and AEO benefits;
+5. **reasons** in plain words (model contributions only for consignments not released
+   green, where an officer will read them; ``risk explain`` computes them for any).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from smartcustoms.model import columns as c
+from smartcustoms.risk import explain
+from smartcustoms.risk._ruleset import (
+    ACTION_LANE,
+    ACTION_WEIGHT,
+    LEGAL_BASIS,
+    RULE_DESCRIPTION,
+    RULE_ID,
+    RULE_VERSION,
+    RuleSet,
+)
+from smartcustoms.risk.columns import (
+    AEO_STATUS,
+    EXPECTED_REVENUE,
+    FORCED_LANE,
+    IS_RANDOM_PICK,
+    LANE,
+    MODEL_VERSION,
+    PERIOD,
+    REASONS,
+    RISK_SCORE,
+    RULE_HITS,
+    RULE_SCORE,
+    UNIT_VALUE,
+    VALUE_PERCENTILE,
+    VALUE_RATIO,
+    VALUE_REF_LEVEL,
+    VALUE_REF_MEDIAN,
+    VALUE_REF_N,
+    VALUE_Z,
+    Lane,
+)
+from smartcustoms.risk.pipeline import TOP_CONTRIBUTIONS, RiskPipeline
+from smartcustoms.risk.policy import LanePolicy
+from smartcustoms.risk.selection import select_lanes
+from smartcustoms.risk.value_controls import ValueReference, with_value_controls
+
+__all__ = ["RiskEngine", "RiskOutcome"]
+
+_VALUE_COLUMNS = (UNIT_VALUE, VALUE_REF_MEDIAN, VALUE_PERCENTILE, VALUE_REF_LEVEL, VALUE_REF_N)
+
+
+@dataclass(frozen=True)
+class RiskOutcome:
+    """What the engine decided for a batch.
+
+    Attributes:
+        decisions: One row per consignment: ``consignment_id``, ``office_of_arrival``,
+            ``period``, ``risk_score``, ``rule_score``, ``expected_revenue``, ``priority``,
+            ``forced_lane``, ``lane``, ``is_random_pick``, ``selection_basis``,
+            ``aeo_status``, ``value_z``, ``model_version``, ``rule_hits``, ``reasons`` (JSON).
+        hits: Every rule hit (see :class:`~smartcustoms.risk.rules.RuleHits`).
+        report: Per office, period and lane: capacity, usage, picks by basis, excess.
+        usage: Usage after this batch (pass as ``used`` to the next).
+        notes: Remarks on the run (no model, rules-only ranking, ...).
+    """
+
+    decisions: pl.DataFrame
+    hits: pl.DataFrame
+    report: pl.DataFrame
+    usage: pl.DataFrame
+    notes: tuple[str, ...]
+
+
+class RiskEngine:
+    """Targeting in one call, from configured parts.
+
+    Args:
+        policy: Lane policy (capacities, rates, random share, AEO weights).
+        rules: Targeting rules, or ``None``.
+        pipeline: A trained model, or ``None`` (rules, value controls and random picks
+            still decide).
+        reference: Value reference used when there is no pipeline (or a newer one).
+        currency: Comparison currency of ``base_value`` (for reasons).
+        seed: Seed of random exploration.
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: LanePolicy,
+        rules: RuleSet | None = None,
+        pipeline: RiskPipeline | None = None,
+        reference: ValueReference | None = None,
+        currency: str = "EUR",
+        seed: int = 42,
+    ) -> None:
+        self.policy = policy
+        self.rules = rules
+        self.pipeline = pipeline
+        self.reference = reference or (pipeline.reference_ if pipeline is not None else None)
+        self.currency = currency
+        self.seed = seed
+
+    def assess(self, view: pl.DataFrame, *, used: pl.DataFrame | None = None) -> RiskOutcome:
+        """Decide a lane for every consignment of ``view`` (see the module docstring)."""
+        if self.reference is not None:
+            view = with_value_controls(view, self.reference)
+        else:
+            view = view.with_columns(
+                pl.lit(None, dtype=pl.Float64).alias(col)
+                for col in (UNIT_VALUE, VALUE_REF_MEDIAN, VALUE_PERCENTILE, VALUE_Z, VALUE_RATIO)
+            ).with_columns(
+                pl.lit(None, dtype=pl.String).alias(VALUE_REF_LEVEL),
+                pl.lit(None, dtype=pl.Int64).alias(VALUE_REF_N),
+            )
+        cons = (
+            view.group_by(c.CONSIGNMENT_ID)
+            .agg(
+                pl.col(c.OFFICE_OF_ARRIVAL).first(),
+                pl.col(PERIOD).first(),
+                pl.col(AEO_STATUS).first(),
+                pl.col(VALUE_Z).min(),
+            )
+            .sort(c.CONSIGNMENT_ID)
+        )
+        if self.rules is not None:
+            rule_hits = self.rules.apply(view)
+            hits = rule_hits.hits
+            cons = cons.join(rule_hits.consignments, on=c.CONSIGNMENT_ID, how="left")
+        else:
+            hits = pl.DataFrame(schema={c.CONSIGNMENT_ID: pl.String(), RULE_ID: pl.String()})
+            cons = cons.with_columns(
+                pl.lit([], dtype=pl.List(pl.String)).alias(RULE_HITS),
+                pl.lit(0.0).alias(RULE_SCORE),
+                pl.lit(None, dtype=pl.String).alias(FORCED_LANE),
+            )
+        cons = cons.with_columns(pl.col(RULE_SCORE).fill_null(0.0))
+        notes: list[str] = []
+        if self.pipeline is not None:
+            scores = self.pipeline.score_consignments(view, top=0).select(
+                c.CONSIGNMENT_ID, RISK_SCORE, EXPECTED_REVENUE, MODEL_VERSION
+            )
+            cons = cons.join(scores, on=c.CONSIGNMENT_ID, how="left").with_columns(
+                pl.min_horizontal(pl.col(RISK_SCORE) + pl.col(RULE_SCORE), pl.lit(1.0)).alias(
+                    "_selection_score"
+                )
+            )
+        else:
+            notes.append("no trained model: rules, value controls and the random share decide")
+            cons = cons.with_columns(
+                pl.lit(None, dtype=pl.Float64).alias(RISK_SCORE),
+                pl.lit(None, dtype=pl.Float64).alias(EXPECTED_REVENUE),
+                pl.lit(None, dtype=pl.String).alias(MODEL_VERSION),
+                pl.lit(None, dtype=pl.Float64).alias("_selection_score"),
+            )
+        candidates = cons.with_columns(pl.col("_selection_score").alias(RISK_SCORE)).drop(
+            "_selection_score"
+        )
+        selection = select_lanes(candidates, self.policy, seed=self.seed, used=used)
+        notes.extend(selection.notes)
+        decisions = selection.decisions.drop(RISK_SCORE).join(
+            cons.select(c.CONSIGNMENT_ID, RISK_SCORE), on=c.CONSIGNMENT_ID, how="left"
+        )
+        decisions = decisions.with_columns(
+            pl.Series(REASONS, self._reasons(view, decisions, hits), dtype=pl.String)
+        )
+        return RiskOutcome(
+            decisions=decisions,
+            hits=hits,
+            report=selection.report,
+            usage=selection.usage,
+            notes=tuple(notes),
+        )
+
+    # ---------------------------------------------------------------- reasons
+
+    def explain_view(self, view: pl.DataFrame) -> dict[str, str]:
+        """Model reasons (with contributions) for every consignment of ``view``."""
+        if self.pipeline is None or view.is_empty():
+            return {}
+        scored = self.pipeline.score_consignments(view, top=3)
+        return {
+            row[c.CONSIGNMENT_ID]: json.dumps(
+                explain.model_reasons(
+                    row[RISK_SCORE],
+                    row[EXPECTED_REVENUE],
+                    row[MODEL_VERSION],
+                    row[TOP_CONTRIBUTIONS],
+                    self.currency,
+                )
+            )
+            for row in scored.iter_rows(named=True)
+        }
+
+    def _reasons(
+        self, view: pl.DataFrame, decisions: pl.DataFrame, hits: pl.DataFrame
+    ) -> list[str]:
+        not_green = decisions.filter(pl.col(LANE) != Lane.GREEN)[c.CONSIGNMENT_ID]
+        model_text = self.explain_view(
+            view.filter(pl.col(c.CONSIGNMENT_ID).is_in(not_green.implode()))
+        )
+        by_rule: dict[str, list[dict[str, Any]]] = {}
+        if hits.height and ACTION_LANE in hits.columns:
+            for h in hits.iter_rows(named=True):
+                by_rule.setdefault(h[c.CONSIGNMENT_ID], []).append(
+                    explain.rule_reason(
+                        h[RULE_ID],
+                        h[RULE_VERSION],
+                        h[RULE_DESCRIPTION],
+                        h[ACTION_LANE],
+                        h[ACTION_WEIGHT],
+                        h[LEGAL_BASIS],
+                    )
+                )
+        lowest = (
+            view.sort(VALUE_PERCENTILE, nulls_last=True)
+            .group_by(c.CONSIGNMENT_ID, maintain_order=True)
+            .first()
+            .select(c.CONSIGNMENT_ID, *_VALUE_COLUMNS)
+        )
+        values = {row[0]: row[1:] for row in lowest.iter_rows()}
+        out: list[str] = []
+        for row in decisions.iter_rows(named=True):
+            cid = row[c.CONSIGNMENT_ID]
+            lane = row[LANE]
+            reasons: list[dict[str, Any]] = [
+                {
+                    "kind": "lane",
+                    "lane": lane,
+                    "basis": row["selection_basis"],
+                    "text": _lane_text(lane, row["selection_basis"], row[IS_RANDOM_PICK]),
+                }
+            ]
+            reasons.extend(by_rule.get(cid, []))
+            if cid in model_text:
+                reasons.extend(json.loads(model_text[cid]))
+            elif row[MODEL_VERSION] is None:
+                reasons.extend(explain.model_reasons(None, None, None, None, self.currency))
+            else:
+                reasons.extend(
+                    explain.model_reasons(
+                        row[RISK_SCORE],
+                        row[EXPECTED_REVENUE],
+                        row[MODEL_VERSION],
+                        None,
+                        self.currency,
+                    )
+                )
+            unit, median, pct, level, n = values.get(cid, (None,) * 5)
+            value = explain.value_reason(unit, median, pct, level, n, self.currency)
+            if value is not None:
+                reasons.append(value)
+            status = row[AEO_STATUS]
+            if status:
+                weight = self.policy.for_office(row[c.OFFICE_OF_ARRIVAL]).aeo_weight(status)
+                aeo = explain.aeo_reason(status, weight)
+                if aeo is not None:
+                    reasons.append(aeo)
+            out.append(json.dumps(reasons))
+        return out
+
+
+def _lane_text(lane: str, basis: str, is_random: bool) -> str:
+    if is_random:
+        return f"{lane}: picked at random for exploration (the minimum random share)"
+    return {
+        "rule": f"{lane}: forced by a targeting rule",
+        "score": f"{lane}: among the highest priorities within the office's capacity",
+        "default": f"{lane}: not selected for control",
+    }.get(basis, f"{lane}: {basis}")
