@@ -68,6 +68,51 @@ class Settings(BaseSettings):
         ge=0,
         description="Dates further than this many days after today are out of the sane window.",
     )
+    risk_rules: str | None = Field(
+        default=None,
+        description=(
+            "Targeting-rules file (TOML, see docs/risk-rules.md). Default: the shipped "
+            "illustrative ruleset; `none` runs without rules."
+        ),
+    )
+    risk_watchlists: str | None = Field(
+        default=None,
+        description=(
+            "Watch-list files the rules refer to, separated by commas. Default: the shipped "
+            "illustrative lists (with the shipped ruleset only)."
+        ),
+    )
+    lane_policy: str | None = Field(
+        default=None,
+        description=(
+            "Lane policy file (capacities, expected rates, random share, AEO benefits; see "
+            "docs/risk-lanes.md). Default: the shipped default policy."
+        ),
+    )
+    operators: str | None = Field(
+        default=None,
+        description=(
+            "Operator registry file (AEO certificates, MRA partners; see docs/aeo.md). "
+            "Default: none, so no operator gets AEO benefits."
+        ),
+    )
+    home_country: str = Field(
+        default="EU",
+        description=(
+            "Issuing authority whose AEO certificates count as national (ISO 3166 alpha-2 "
+            "code, or EU for the Union)."
+        ),
+    )
+    risk_seed: int = Field(
+        default=42,
+        description="Seed of random exploration picks and of model training.",
+    )
+    drift_warning: float = Field(
+        default=0.25,
+        gt=0,
+        description="Population stability index of live vs training scores above which "
+        "`risk drift` warns.",
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -15,11 +15,25 @@ from typing import Any
 
 import orjson
 
+from smartcustoms.aeo import OperatorRegistry, load_operators
 from smartcustoms.clearance import Clearance, ClearSummary
 from smartcustoms.config import Settings, load_settings
-from smartcustoms.errors import InvalidInputError, Problem, QuarantineEntryClosedError
+from smartcustoms.errors import (
+    InvalidInputError,
+    ModelNotFoundError,
+    Problem,
+    QuarantineEntryClosedError,
+)
 from smartcustoms.intake import ValidationContext, read_batches
+from smartcustoms.risk.artifacts import reference_from_bytes
+from smartcustoms.risk.engine import RiskEngine
+from smartcustoms.risk.pipeline import RiskPipeline
+from smartcustoms.risk.policy import LanePolicy, default_policy, load_policy
+from smartcustoms.risk.rules import RuleSet, load_example_rules, load_rules
+from smartcustoms.risk.value_controls import ValueReference
 from smartcustoms.store import QuarantineEntry, Store
+from smartcustoms.store.risk import RiskRecords
+from smartcustoms.targeting import Targeting
 from smartcustoms.tariff import (
     ExchangeRates,
     Regime,
@@ -97,6 +111,68 @@ class SmartCustoms:
         """The exchange-rate table."""
         return load_exchange_rates(self.settings.exchange_rates)
 
+    @cached_property
+    def risk_records(self) -> RiskRecords:
+        """Decisions, rule hits, inspection results and models in the store."""
+        return RiskRecords(self.store)
+
+    @cached_property
+    def targeting(self) -> Targeting:
+        """Feedback, training, evaluation, explanations and drift on this store."""
+        return Targeting(self)
+
+    @cached_property
+    def rules(self) -> RuleSet | None:
+        """Targeting rules from the settings (shipped illustrative set by default)."""
+        path = self.settings.risk_rules
+        if path is not None and path.strip().lower() == "none":
+            return None
+        if path is None:
+            return load_example_rules()
+        lists = [p.strip() for p in (self.settings.risk_watchlists or "").split(",") if p.strip()]
+        return load_rules(Path(path), [Path(p) for p in lists])
+
+    @cached_property
+    def lane_policy(self) -> LanePolicy:
+        """Lane policy from the settings (shipped default otherwise)."""
+        path = self.settings.lane_policy
+        return default_policy() if path is None else load_policy(Path(path))
+
+    @cached_property
+    def operators(self) -> OperatorRegistry | None:
+        """Operator registry (AEO certificates, MRA partners), if configured."""
+        path = self.settings.operators
+        return None if path is None else load_operators(Path(path))
+
+    def risk_pipeline(self) -> RiskPipeline | None:
+        """The active trained model, or ``None`` when none was trained yet."""
+        try:
+            record = self.risk_records.model()
+        except ModelNotFoundError:
+            return None
+        assert record.artifact is not None
+        return RiskPipeline.from_bytes(record.artifact)
+
+    def value_reference(self) -> ValueReference | None:
+        """The active refreshed value reference, or ``None``."""
+        found = self.risk_records.value_reference()
+        return reference_from_bytes(found[1]) if found else None
+
+    def risk_engine(self) -> RiskEngine:
+        """A risk engine from the configured rules, policy, active model and references."""
+        pipeline = self.risk_pipeline()
+        reference = self.value_reference()
+        if reference is None and pipeline is not None:
+            reference = pipeline.reference_
+        return RiskEngine(
+            policy=self.lane_policy,
+            rules=self.rules,
+            pipeline=pipeline,
+            reference=reference,
+            currency=self.regime.currency,
+            seed=self.settings.risk_seed,
+        )
+
     def validation_context(self, *, now: datetime | None = None) -> ValidationContext:
         """Validation limits from the settings."""
         return ValidationContext(
@@ -115,6 +191,9 @@ class SmartCustoms:
             rates=self.rates,
             validation=self.validation_context(now=now),
             actor=actor,
+            risk=self.risk_engine(),
+            operators=self.operators,
+            home_country=self.settings.home_country,
         )
 
     def clear(

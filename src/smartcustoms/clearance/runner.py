@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from smartcustoms.aeo import OperatorRegistry, with_aeo_status
+from smartcustoms.clearance.decisions import decision_results, write_decisions
 from smartcustoms.clearance.identity import content_hashes
 from smartcustoms.clearance.records import write_accepted, write_quarantine
 from smartcustoms.clearance.summary import (
@@ -31,7 +33,10 @@ from smartcustoms.intake.quality import score_quality
 from smartcustoms.intake.validate import ValidationContext, normalise_codes, validate_batch
 from smartcustoms.model import columns as c
 from smartcustoms.model.columns import RECORD
+from smartcustoms.risk.engine import RiskEngine, RiskOutcome
+from smartcustoms.risk.view import build_risk_view
 from smartcustoms.store import BulkWriter, Store
+from smartcustoms.store.risk import RiskRecords
 from smartcustoms.tariff import Assessment, ExchangeRates, Regime, TariffSchedule, assess
 from smartcustoms.tariff import columns as tc
 
@@ -53,6 +58,7 @@ class PreparedBatch:
         accepted_items: Their goods items.
         quality: Data-quality score per consignment.
         assessment: Duties and taxes of the accepted consignments.
+        risk: Lane decisions of the accepted consignments (``None`` without a risk engine).
     """
 
     batch: ParsedBatch
@@ -65,6 +71,7 @@ class PreparedBatch:
     accepted_items: pl.DataFrame
     quality: pl.DataFrame
     assessment: Assessment | None
+    risk: RiskOutcome | None = None
 
 
 class Clearance:
@@ -77,6 +84,9 @@ class Clearance:
         rates: Exchange rates.
         validation: Reference data and limits for validation.
         actor: Who runs it, for the audit log.
+        risk: The risk engine choosing lanes (``None``: no lane decisions).
+        operators: Operator registry for AEO status (``None``: nobody is trusted).
+        home_country: Authority whose AEO certificates count as national.
     """
 
     def __init__(
@@ -88,6 +98,9 @@ class Clearance:
         rates: ExchangeRates,
         validation: ValidationContext,
         actor: str = "cli",
+        risk: RiskEngine | None = None,
+        operators: OperatorRegistry | None = None,
+        home_country: str = "EU",
     ) -> None:
         self.store = store
         self.regime = regime
@@ -95,6 +108,11 @@ class Clearance:
         self.rates = rates
         self.validation = validation
         self.actor = actor
+        self.risk = risk
+        self.operators = operators
+        self.home_country = home_country
+        self._usage: pl.DataFrame | None = None
+        self._usage_keys: set[tuple[str, date]] = set()
 
     # ------------------------------------------------------------------ public
 
@@ -240,6 +258,7 @@ class Clearance:
             bad = problems.filter(pl.col("severity") == "error")[RECORD].unique()
             ok_cons = ok_cons.filter(~pl.col(RECORD).is_in(bad.implode()))
             ok_items = ok_items.filter(~pl.col(RECORD).is_in(bad.implode()))
+        risk = self._decide(ok_cons, ok_items, quality)
         return PreparedBatch(
             batch=batch,
             now=now,
@@ -251,6 +270,7 @@ class Clearance:
             accepted_items=ok_items,
             quality=quality,
             assessment=assessment,
+            risk=risk,
         )
 
     def commit(
@@ -284,6 +304,15 @@ class Clearance:
                 batch_id=batch_id,
                 now=now,
             )
+            if p.risk is not None:
+                write_decisions(
+                    writer,
+                    p.risk,
+                    new_cons.select(c.CONSIGNMENT_ID),
+                    policy_id=self.risk.policy.id if self.risk else "",
+                    batch_id=batch_id,
+                    now=now,
+                )
             if resubmission_of is None:
                 quarantined = write_quarantine(
                     writer, batch, bad, problems, p.hashes, batch_id=batch_id, now=now
@@ -296,6 +325,17 @@ class Clearance:
 
         duplicates = pl.concat([p.duplicates, store_dups]).unique()
         outcome = self._outcome(batch, problems, bad, duplicates, new_cons, new_items, p.assessment)
+        if p.risk is not None:
+            stored = p.risk.decisions.join(
+                new_cons.select(c.CONSIGNMENT_ID), on=c.CONSIGNMENT_ID, how="semi"
+            )
+            counts = stored.group_by("lane").len()
+            outcome.lanes = dict(
+                zip(counts["lane"].to_list(), counts["len"].to_list(), strict=True)
+            )
+            outcome.exceeded_by_rules = int(p.risk.report["exceeded_by_rules"].sum())
+            versions = stored["model_version"].drop_nulls()
+            outcome.model_version = versions[0] if versions.len() else None
         results = self._results(
             batch,
             p.consignments,
@@ -305,10 +345,49 @@ class Clearance:
             bad,
             duplicates,
             quarantined,
+            p.risk,
         )
         return outcome, results
 
     # ------------------------------------------------------------------ steps
+
+    def _decide(
+        self, cons: pl.DataFrame, items: pl.DataFrame, quality: pl.DataFrame
+    ) -> RiskOutcome | None:
+        """Lane decisions for the accepted consignments of a chunk.
+
+        Lane usage is carried in memory from chunk to chunk and read from the store for
+        each office and day the run meets first, so capacity holds across chunks and runs.
+        """
+        if self.risk is None or cons.is_empty():
+            return None
+        aeo = (
+            with_aeo_status(
+                cons.select(c.CONSIGNMENT_ID, c.FILED_AT, "importer_id", c.FILER_ID, c.SELLER_ID),
+                self.operators,
+                home_country=self.home_country,
+            )
+            if self.operators is not None
+            else None
+        )
+        view = build_risk_view(
+            cons, items, quality=quality, aeo=aeo, rates=self.rates, currency=self.regime.currency
+        )
+        pairs = view.select(c.OFFICE_OF_ARRIVAL, "period").unique().drop_nulls()
+        fresh = [p for p in pairs.iter_rows() if p not in self._usage_keys]
+        if fresh:
+            on_file = RiskRecords(self.store).lane_usage(
+                sorted({p[0] for p in fresh}), sorted({p[1] for p in fresh})
+            )
+            wanted = pl.DataFrame(
+                fresh, schema=on_file.select(c.OFFICE_OF_ARRIVAL, "period").schema, orient="row"
+            )
+            on_file = on_file.join(wanted, on=[c.OFFICE_OF_ARRIVAL, "period"], how="semi")
+            self._usage = on_file if self._usage is None else pl.concat([self._usage, on_file])
+            self._usage_keys.update(fresh)
+        outcome = self.risk.assess(view, used=self._usage)
+        self._usage = outcome.usage
+        return outcome
 
     def _assess(
         self, cons: pl.DataFrame, items: pl.DataFrame
@@ -422,6 +501,7 @@ class Clearance:
         bad: pl.Series,
         duplicates: pl.Series,
         quarantined: pl.DataFrame,
+        risk: RiskOutcome | None = None,
     ) -> pl.DataFrame:
         per_record = problem_json(problems)
         status = (
@@ -458,15 +538,29 @@ class Clearance:
             .join(quality, on=c.CONSIGNMENT_ID, how="left")
             .join(amounts, on=c.CONSIGNMENT_ID, how="left")
             .join(quarantined, on=RECORD, how="left")
+            .join(decision_results(risk), on=c.CONSIGNMENT_ID, how="left")
             .with_columns(
                 status.alias("status"),
                 pl.col(RECORD).alias("record"),
                 pl.lit(batch.source).alias("source"),
             )
         )
-        # amounts and quality only describe what was stored
+        # amounts and quality only describe what was stored; lanes only what was decided now
         stored = pl.col("status") != QUARANTINED
+        decided = pl.col("status") == ACCEPTED
         out = out.with_columns(
+            *[
+                pl.when(decided).then(pl.col(col)).alias(col)
+                for col in (
+                    "lane",
+                    "risk_score",
+                    "expected_revenue",
+                    "model_version",
+                    "rule_hits",
+                    "reasons",
+                )
+            ]
+        ).with_columns(
             *[
                 pl.when(stored).then(pl.col(col)).alias(col)
                 for col in (

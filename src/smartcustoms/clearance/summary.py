@@ -45,6 +45,12 @@ RESULT_SCHEMA: Final = pl.Schema(
         ("vat", pl.String()),
         ("excise", pl.String()),
         ("total_payable", pl.String()),
+        ("lane", pl.String()),
+        ("risk_score", pl.Float64()),
+        ("expected_revenue", pl.Float64()),
+        ("model_version", pl.String()),
+        ("rule_hits", pl.String()),
+        ("reasons", pl.String()),
     ]
 )
 """One result line per consignment (and per record that never got as far as a consignment).
@@ -68,6 +74,9 @@ class ChunkOutcome:
     vat: Decimal = Decimal(0)
     excise: Decimal = Decimal(0)
     problem_codes: dict[str, int] = field(default_factory=dict)
+    lanes: dict[str, int] = field(default_factory=dict)
+    exceeded_by_rules: int = 0
+    model_version: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -87,9 +96,12 @@ class ClearSummary(ChunkOutcome):
     def add(self, chunk: ChunkOutcome) -> None:
         """Fold a chunk's counts in."""
         for f in fields(ChunkOutcome):
-            if f.name == "problem_codes":
-                for code, n in chunk.problem_codes.items():
-                    self.problem_codes[code] = self.problem_codes.get(code, 0) + n
+            if f.name in ("problem_codes", "lanes"):
+                mine, theirs = getattr(self, f.name), getattr(chunk, f.name)
+                for code, n in theirs.items():
+                    mine[code] = mine.get(code, 0) + n
+            elif f.name == "model_version":
+                self.model_version = chunk.model_version or self.model_version
             else:
                 setattr(self, f.name, getattr(self, f.name) + getattr(chunk, f.name))
 
@@ -109,6 +121,9 @@ class ClearSummary(ChunkOutcome):
             "vat": str(self.vat),
             "excise": str(self.excise),
             "problem_codes": dict(sorted(self.problem_codes.items())),
+            "lanes": {lane: self.lanes.get(lane, 0) for lane in ("red", "yellow", "blue", "green")},
+            "exceeded_by_rules": self.exceeded_by_rules,
+            "model_version": self.model_version,
             "seconds": round(self.seconds, 3),
             "consignments_per_second": round(self.consignments / self.seconds)
             if self.seconds

@@ -18,6 +18,7 @@ from smartcustoms.cli.assess import assess_command
 from smartcustoms.cli.clear import clear_command, demo_command
 from smartcustoms.cli.db import db_group
 from smartcustoms.cli.quarantine import quarantine_group
+from smartcustoms.cli.risk import risk_group
 from smartcustoms.cli.synth import synth_group
 from smartcustoms.cli.tariff import tariff_group
 from smartcustoms.errors import SmartCustomsError
@@ -49,6 +50,7 @@ cli.add_command(quarantine_group)
 cli.add_command(tariff_group)
 cli.add_command(synth_group)
 cli.add_command(db_group)
+cli.add_command(risk_group)
 
 
 def main() -> None:

@@ -76,6 +76,7 @@ class RiskOutcome:
         report: Per office, period and lane: capacity, usage, picks by basis, excess.
         usage: Usage after this batch (pass as ``used`` to the next).
         notes: Remarks on the run (no model, rules-only ranking, ...).
+        ruleset_id: Id of the ruleset applied (``None``: no rules).
     """
 
     decisions: pl.DataFrame
@@ -83,6 +84,7 @@ class RiskOutcome:
     report: pl.DataFrame
     usage: pl.DataFrame
     notes: tuple[str, ...]
+    ruleset_id: str | None = None
 
 
 class RiskEngine:
@@ -184,6 +186,7 @@ class RiskEngine:
             report=selection.report,
             usage=selection.usage,
             notes=tuple(notes),
+            ruleset_id=self.rules.id if self.rules is not None else None,
         )
 
     # ---------------------------------------------------------------- reasons

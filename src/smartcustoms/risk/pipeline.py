@@ -172,7 +172,16 @@ class RiskPipeline:
         else:
             model.fit(features, y, revenue=rev, categorical=categorical)
             validation = {}
-        train_scores = model.predict_proba(features)[:, 1]
+        # Drift compares live scores with the scores of the population trained on: all
+        # history rows (labelled or not), since live traffic is not pre-selected either.
+        rng = np.random.default_rng(self.seed)
+        pick = np.sort(rng.choice(history.height, min(history.height, 5000), replace=False))
+        population = builder.transform(
+            history[pick],
+            profiles=oof[pick] if oof is not None else None,
+            reference=reference,
+        )
+        train_scores = model.predict_proba(population)[:, 1]
         self.builder_ = builder
         self.reference_ = reference
         self.profiles_ = (
@@ -180,15 +189,17 @@ class RiskPipeline:
         )
         self.model_ = model
         filed = history[c.FILED_AT]
-        self.window_ = (filed.min(), filed.max())
+        first, last = filed.min(), filed.max()
+        self.window_: tuple[datetime | None, datetime | None] = (
+            first if isinstance(first, datetime) else None,
+            last if isinstance(last, datetime) else None,
+        )
         self.created_at_ = datetime.now(UTC)
         self.version_ = self.created_at_.strftime("m%Y%m%dT%H%M%S%f")
         self.n_history_ = history.height
         self.n_labelled_ = n_labelled
         self.validation_ = validation
-        rng = np.random.default_rng(self.seed)
-        sample = train_scores if train_scores.size <= 5000 else rng.choice(train_scores, 5000)
-        self.training_scores_ = np.sort(sample)
+        self.training_scores_ = np.sort(train_scores)
         return self
 
     # ---------------------------------------------------------------- scoring
@@ -206,7 +217,14 @@ class RiskPipeline:
     def features(self, view: pl.DataFrame) -> pl.DataFrame:
         """Feature frame of a risk view, with profiles from the fitted history."""
         self._check_fitted()
-        return self.builder_.transform(view, profiles=self.profiles_, reference=self.reference_)
+        # Rows scored are new (their labels are not in the history), so a history that
+        # reaches past their filing time leaks nothing about them: overlap is allowed.
+        profiles = (
+            self.profiles_.transform(view, allow_overlap=True)
+            if self.profiles_ is not None
+            else None
+        )
+        return self.builder_.transform(view, profiles=profiles, reference=self.reference_)
 
     def score_items(self, view: pl.DataFrame, *, top: int = 3) -> pl.DataFrame:
         """Per goods item: ``consignment_id``, ``item_no``, score, revenue, contributions.

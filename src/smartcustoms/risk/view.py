@@ -21,7 +21,7 @@ from smartcustoms.model import columns as c
 from smartcustoms.risk.columns import AEO_STATUS, BASE_VALUE, DQ_SCORE, HS6, PERIOD
 from smartcustoms.tariff import ExchangeRates
 
-__all__ = ["build_risk_view", "with_base_value"]
+__all__ = ["build_risk_view", "enrich_view", "with_base_value"]
 
 
 def with_base_value(
@@ -87,8 +87,25 @@ def build_risk_view(
         view = view.join(aeo.select(c.CONSIGNMENT_ID, AEO_STATUS), on=c.CONSIGNMENT_ID, how="left")
     elif AEO_STATUS not in view.columns:
         view = view.with_columns(pl.lit(None, dtype=pl.String).alias(AEO_STATUS))
+    return enrich_view(view, rates=rates, currency=currency).sort(c.CONSIGNMENT_ID, c.ITEM_NO)
+
+
+def enrich_view(
+    view: pl.DataFrame, *, rates: ExchangeRates | None = None, currency: str | None = None
+) -> pl.DataFrame:
+    """Add the enrichment columns to goods items already joined with their consignments.
+
+    Adds :data:`HS6`, :data:`PERIOD` and :data:`BASE_VALUE`, and null :data:`DQ_SCORE` /
+    :data:`AEO_STATUS` when absent.
+    """
+    missing = [
+        pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in ((DQ_SCORE, pl.Int64()), (AEO_STATUS, pl.String()))
+        if name not in view.columns
+    ]
     view = view.with_columns(
+        *missing,
         pl.col(c.HS_CODE).str.slice(0, 6).alias(HS6),
         pl.col(c.FILED_AT).dt.date().alias(PERIOD),
     )
-    return with_base_value(view, rates, currency).sort(c.CONSIGNMENT_ID, c.ITEM_NO)
+    return with_base_value(view, rates, currency)

@@ -83,7 +83,7 @@ def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType], dialect: str) ->
         col = pl.col(name)
         if dtype == TIMESTAMP:
             if dialect == "sqlite":
-                casts.append(col.str.to_datetime(SQLITE_DATETIME_FORMAT, time_zone="UTC"))
+                casts.append(col.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_zone="UTC"))
             else:
                 casts.append(col.str.to_datetime(time_zone="UTC", time_unit="us"))
         elif dtype == MONEY:
@@ -260,6 +260,16 @@ class RiskRecords:
                 "by_random": pl.Int64(),
             },
         )
+
+    def controlled_ids(self) -> set[str]:
+        """Consignments given a red or yellow lane (those a control actually looks at)."""
+        with self.store.engine.connect() as conn:
+            d = t.risk_decisions.c
+            return set(
+                conn.execute(
+                    select(d.consignment_id).where(d.lane.in_(["red", "yellow"]))
+                ).scalars()
+            )
 
     def live_scores(self, *, since: datetime | None = None) -> pl.Series:
         """Risk scores of the decisions taken since ``since`` (for drift)."""
