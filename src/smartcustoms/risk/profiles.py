@@ -472,7 +472,8 @@ class _LookupIndex:
             table = tables[key_name(key)]
             codes = {c: self._codes(table[c], c) for c in key}
             if len(key) == 1:
-                size = self.radix[key[0]]
+                # one extra slot at the end holds zeros: the code of unseen and null values
+                size = self.radix[key[0]] + 1
                 self.dense[key_name(key)] = {
                     c: np.bincount(
                         codes[key[0]], weights=table[c].to_numpy(), minlength=size
@@ -521,9 +522,8 @@ class _LookupIndex:
         name = key_name(key)
         if name in self.dense:
             code = codes[key[0]][0]
-            seen = code >= 0
-            index = np.where(seen, code, 0)
-            return {c: np.where(seen, v[index], 0.0) for c, v in self.dense[name].items()}
+            index = np.where(code >= 0, code, self.radix[key[0]])
+            return {c: v[index] for c, v in self.dense[name].items()}
         combined = self._combine(key, {c: codes[c][0] for c in key}).to_frame()
         joined = combined.join(self.coded[name], on=_KEY_CODE, how="left", maintain_order="left")
         return {c: joined[c].fill_null(0.0).to_numpy().astype(np.float64) for c in _SUMS}
@@ -595,24 +595,33 @@ def _features(
     count_scale: float,
     key_null: NDArray[np.bool_],
 ) -> list[pl.Series]:
-    """Profile statistics from the per-row sums (NaN-free; null where the key is null)."""
+    """Profile statistics from the per-row sums (null where the key is null).
+
+    Written with in-place numpy operations: at scoring time this runs once per key over
+    every row, so temporaries cost more than the arithmetic.
+    """
     n_lab = sums[PROFILE_N_LABELLED]
-    values: dict[ProfileStat, NDArray[np.float64]] = {}
-    for stat in stats:
-        if stat is ProfileStat.COUNT:
-            values[stat] = sums[PROFILE_N] * count_scale
-        elif stat is ProfileStat.LABELLED:
-            values[stat] = n_lab * count_scale
-        elif stat is ProfileStat.RATE:
-            values[stat] = (sums[PROFILE_N_POSITIVE] + smoothing * prior_rate) / (n_lab + smoothing)
-        else:
-            values[stat] = (sums[PROFILE_REVENUE_SUM] + smoothing * prior_revenue) / (
-                n_lab + smoothing
-            )
+    any_null = bool(key_null.any())
+    denominator: NDArray[np.float64] | None = None
     out: list[pl.Series] = []
     for stat in stats:
-        column = np.where(key_null, np.nan, values[stat])
-        out.append(pl.Series(profile_column(key, stat), column).fill_nan(None))
+        if stat is ProfileStat.COUNT or stat is ProfileStat.LABELLED:
+            base = sums[PROFILE_N] if stat is ProfileStat.COUNT else n_lab
+            value = base * count_scale
+        else:
+            if denominator is None:
+                denominator = n_lab + smoothing
+            numerator, prior = (
+                (sums[PROFILE_N_POSITIVE], prior_rate)
+                if stat is ProfileStat.RATE
+                else (sums[PROFILE_REVENUE_SUM], prior_revenue)
+            )
+            value = numerator + np.multiply(smoothing, prior)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.divide(value, denominator, out=value)
+        if any_null:
+            value[key_null] = np.nan
+        out.append(pl.Series(profile_column(key, stat), value, nan_to_null=True))
     return out
 
 

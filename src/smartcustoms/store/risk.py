@@ -118,12 +118,24 @@ class RiskRecords:
         """
         cons_cols = [c for c in CONSIGNMENT_SCHEMA.names() if c not in FILING_LEVEL_COLUMNS]
         item_cols = [c for c in ITEM_SCHEMA.names() if c != "consignment_id"]
+        canonical = {**dict(CONSIGNMENT_SCHEMA), **dict(ITEM_SCHEMA)}
+        money = {n for n, dtype in canonical.items() if dtype == MONEY}
+
+        def col(alias: str, name: str) -> str:
+            # PostgreSQL NUMERIC arrives as an Arrow extension type: read it as text
+            if name in money or name == "revenue_recovered":
+                return f"CAST({alias}.{name} AS TEXT) AS {name}"
+            return f"{alias}.{name}"
+
         select_list = ", ".join(
-            [f"f.{c}" for c in FILING_LEVEL_COLUMNS]
-            + [f"c.{c}" for c in cons_cols]
+            [col("f", n) for n in FILING_LEVEL_COLUMNS]
+            + [col("c", n) for n in cons_cols]
             + ["c.dq_score"]
-            + [f"i.{c}" for c in item_cols]
-            + ["r.result AS inspection_result", "r.revenue_recovered AS revenue_at_stake"]
+            + [col("i", n) for n in item_cols]
+            + [
+                "r.result AS inspection_result",
+                "CAST(r.revenue_recovered AS TEXT) AS revenue_at_stake",
+            ]
         )
         latest = (
             "SELECT consignment_id, result, revenue_recovered FROM inspection_results x "
