@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import polars as pl
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -23,6 +24,7 @@ from rich.table import Table
 from smartcustoms.clearance import ChunkOutcome, ClearSummary
 from smartcustoms.cli._common import db_option, echo_json, json_option, make_platform
 from smartcustoms.intake import explain_reasons
+from smartcustoms.platform import SmartCustoms
 
 __all__ = ["clear_command", "demo_command"]
 
@@ -68,8 +70,15 @@ def print_summary(console: Console, summary: ClearSummary) -> None:
         (f"VAT at the border ({summary.currency})", f"{summary.vat:,.2f}"),
         (f"excise ({summary.currency})", f"{summary.excise:,.2f}"),
         ("regime", summary.regime),
+        (
+            "lanes red / yellow / blue / green",
+            " / ".join(f"{summary.lanes.get(k, 0):,}" for k in ("red", "yellow", "blue", "green")),
+        ),
+        ("model", summary.model_version or "none (rules, value controls, random share)"),
         ("time", f"{summary.seconds:.1f} s ({rate:,.0f} consignments/s)"),
     ]
+    if summary.exceeded_by_rules:
+        rows.append(("capacity exceeded by rule-forced lanes", f"{summary.exceeded_by_rules:,}"))
     if summary.results:
         rows.append(("results", summary.results))
     for k, v in rows:
@@ -213,7 +222,7 @@ def demo_command(
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     config = TrafficConfig(consignments=consignments, seed=seed, days=1, start=today)
     if not as_json:
-        console.print(f"[bold]1/3[/] generating {consignments:,} consignments (seed {seed})")
+        console.print(f"[bold]1/5[/] generating {consignments:,} consignments (seed {seed})")
     with _progress(console, consignments) as progress:
         task = progress.add_task("generating", total=consignments, rate="", visible=not as_json)
         write_traffic(
@@ -226,7 +235,7 @@ def demo_command(
     # its own seed: the sample's good filings must not reuse the traffic's filing ids
     write_bad_sample(bad, seed=seed + 1, start=today)
     if not as_json:
-        console.print("[bold]2/3[/] clearing the traffic and a deliberately bad sample")
+        console.print("[bold]2/5[/] clearing the traffic and a deliberately bad sample")
     platform = make_platform(database_url)
     summary = run_clear(
         platform,
@@ -238,6 +247,7 @@ def demo_command(
         console=console,
     )
     quarantined = platform.store.quarantine_entries(limit=3)
+    loop = _demo_risk_loop(platform, config, workdir, console, quiet=as_json)
     if as_json:
         echo_json(
             {
@@ -245,10 +255,11 @@ def demo_command(
                 "database": platform.store.url.render_as_string(hide_password=True),
                 "files": {"traffic": str(traffic), "bad_sample": str(bad)},
                 "quarantine_sample": [q.as_dict(with_payload=False) for q in quarantined],
+                "risk_loop": loop,
             }
         )
         return
-    console.print("[bold]3/3[/] results")
+    console.print("[bold]5/5[/] day 1 in detail")
     print_summary(console, summary)
     for entry in quarantined:
         console.print(
@@ -264,7 +275,74 @@ def demo_command(
                 f"consignment {sample[0]}: data quality {record['dq_score']}/100"
                 + (" - " + "; ".join(str(r["message"]) for r in reasons) if reasons else "")
             )
+    if loop.get("explained"):
+        console.print(f"\n[bold]why {loop['explained']['consignment_id']} went red[/] (day 2)")
+        for reason in loop["explained"]["reasons"]:
+            console.print(f"  - {reason['text']}")
     console.print(
         f"\nTry: smartcustoms quarantine list --db {platform.store.url} | "
-        "smartcustoms quarantine show ID | smartcustoms tariff lookup 610910"
+        "smartcustoms risk explain ID | smartcustoms risk evaluate | "
+        "smartcustoms tariff lookup 610910"
     )
+
+
+def _demo_risk_loop(
+    platform: SmartCustoms, config: Any, workdir: Path, console: Console, *, quiet: bool
+) -> dict[str, Any]:
+    """Controls return outcomes for day 1's red and yellow lanes; train; clear day 2."""
+    from datetime import timedelta
+
+    from smartcustoms.errors import InsufficientLabelsError
+    from smartcustoms.synth import TrafficConfig, write_traffic
+    from smartcustoms.targeting import read_results_file
+
+    if not quiet:
+        console.print(
+            "[bold]3/5[/] controls report outcomes for day 1's red and yellow lanes "
+            "(from the synthetic ground truth); training a model on them"
+        )
+    controlled = platform.risk_records.controlled_ids()
+    rows = [
+        r
+        for r in read_results_file(workdir / "labels.parquet", officer="demo")
+        if r["consignment_id"] in controlled
+    ]
+    out: dict[str, Any] = {"inspections": 0, "model_version": None}
+    if not rows:
+        return out
+    out["inspections"] = platform.targeting.record_inspections(rows, actor="demo")
+    try:
+        record = platform.targeting.train()
+    except InsufficientLabelsError as exc:
+        out["training"] = str(exc)
+        return out
+    out["model_version"] = record.version
+    if not quiet:
+        console.print(
+            f"      {out['inspections']:,} outcomes recorded; model {record.version} trained "
+            f"on {record.n_train:,} labelled goods items"
+        )
+    day2 = TrafficConfig(
+        consignments=max(1, config.consignments // 5),
+        seed=config.seed + 2,
+        days=1,
+        start=config.start + timedelta(days=1),
+    )
+    traffic = workdir / "traffic-day2.jsonl"
+    write_traffic(day2, traffic, labels=workdir / "labels-day2.parquet")
+    if not quiet:
+        console.print(f"[bold]4/5[/] clearing day 2 ({day2.consignments:,} consignments) with it")
+    results = workdir / "results-day2.jsonl"
+    summary = platform.clear([traffic], out=results)
+    out["day2"] = summary.as_dict()
+    if not quiet:
+        print_summary(console, summary)
+    red = (
+        pl.read_ndjson(results)
+        .filter((pl.col("lane") == "red") & pl.col("risk_score").is_not_null())
+        .sort("risk_score", descending=True)
+    )
+    if red.height:
+        cid = red["consignment_id"][0]
+        out["explained"] = {"consignment_id": cid, **platform.targeting.explain(cid)}
+    return out

@@ -488,7 +488,7 @@ class _LookupIndex:
     def _codes(self, values: pl.Series, column: str) -> NDArray[np.int64]:
         frame = values.cast(pl.String).alias(_T).to_frame()
         joined = frame.join(self.vocabularies[column], on=_T, how="left", maintain_order="left")
-        return joined[_FOLD].fill_null(-1).to_numpy().astype(np.int64)
+        return np.asarray(joined[_FOLD].cast(pl.Int64).fill_null(-1).to_numpy(), dtype=np.int64)
 
     def codes_of(
         self, view: pl.DataFrame, column: str
@@ -526,7 +526,7 @@ class _LookupIndex:
             return {c: v[index] for c, v in self.dense[name].items()}
         combined = self._combine(key, {c: codes[c][0] for c in key}).to_frame()
         joined = combined.join(self.coded[name], on=_KEY_CODE, how="left", maintain_order="left")
-        return {c: joined[c].fill_null(0.0).to_numpy().astype(np.float64) for c in _SUMS}
+        return {c: np.asarray(joined[c].fill_null(0.0).to_numpy(), dtype=np.float64) for c in _SUMS}
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -562,7 +562,7 @@ def _column_codes(view: pl.DataFrame, column: str) -> NDArray[np.int64]:
     values = view.select(pl.col(column).cast(pl.String).alias(_T))
     table = values.drop_nulls().unique().with_row_index(_FOLD)
     codes = values.join(table, on=_T, how="left", maintain_order="left")[_FOLD]
-    return codes.fill_null(-1).to_numpy().astype(np.int64)
+    return np.asarray(codes.cast(pl.Int64).fill_null(-1).to_numpy(), dtype=np.int64)
 
 
 def _key_codes(
@@ -649,6 +649,7 @@ def out_of_fold_profiles(
     n_folds: int = 5,
     seed: int = 0,
     groups: Sequence[str] = (),
+    group_share: float = 1.0,
     label: str = IS_NONCOMPLIANT,
     revenue: str | None = REVENUE_AT_STAKE,
 ) -> pl.DataFrame:
@@ -670,6 +671,11 @@ def out_of_fold_profiles(
         groups: Columns whose joint value keeps rows in one fold. Grouping by an exact
             declared value makes every training row look "never seen before" to that
             value's keys, as a new value will at scoring time.
+        group_share: With ``groups``, the share of rows (picked by ``seed``) that get the
+            grouped-fold profile; the others get the plain random-fold one. Scoring traffic
+            mixes values seen before with new ones, and one model trained on such a mix
+            learns both regimes (on Jeong et al. 2022, 0.5 kept precision at the top and
+            lifted ranking on new values). 1.0 groups every row.
         label: Label column.
         revenue: Revenue-at-stake column, or None.
 
@@ -678,7 +684,8 @@ def out_of_fold_profiles(
 
     Raises:
         LabelLeakageError: When a key or group names a label column.
-        InvalidInputError: When a column is missing or ``n_folds`` < 2.
+        InvalidInputError: When a column is missing, ``n_folds`` < 2 or ``group_share`` is
+            outside 0..1.
         InsufficientLabelsError: When rates are asked for and no row is labelled.
     """
     key_list = _normalise_keys(keys)
@@ -686,10 +693,48 @@ def out_of_fold_profiles(
     refuse_label_columns(groups, where="fold groups")
     if n_folds < 2:
         raise InvalidInputError("out-of-fold profiles need n_folds >= 2")
+    if not 0.0 <= group_share <= 1.0:
+        raise InvalidInputError("group_share must be between 0 and 1")
     _require_columns(view, {c for k in key_list for c in k} | set(groups), "profiles")
     _check_stats(view, stat_list, label, revenue)
     outcomes = _Outcomes(view, label, revenue)
-    fold = _assign_folds(view, n_folds, seed, groups)
+    if not groups or group_share >= 1.0:
+        folds = _assign_folds(view, n_folds, seed, groups)
+        return _oof(view, key_list, stat_list, smoothing, n_folds, folds, outcomes)
+    plain = _oof(
+        view,
+        key_list,
+        stat_list,
+        smoothing,
+        n_folds,
+        _assign_folds(view, n_folds, seed, ()),
+        outcomes,
+    )
+    if group_share <= 0.0:
+        return plain
+    grouped = _oof(
+        view,
+        key_list,
+        stat_list,
+        smoothing,
+        n_folds,
+        _assign_folds(view, n_folds, seed, groups),
+        outcomes,
+    )
+    take_grouped = pl.Series(np.random.default_rng([seed, 1]).random(view.height) < group_share)
+    return pl.DataFrame([g.zip_with(take_grouped, r) for g, r in zip(grouped, plain, strict=True)])
+
+
+def _oof(
+    view: pl.DataFrame,
+    key_list: Sequence[ProfileKey],
+    stat_list: Sequence[ProfileStat],
+    smoothing: float,
+    n_folds: int,
+    fold: NDArray[np.int64],
+    outcomes: _Outcomes,
+) -> pl.DataFrame:
+    """Out-of-fold profiles for one fold assignment (see :func:`out_of_fold_profiles`)."""
     weights = {
         PROFILE_N: np.ones(view.height),
         PROFILE_N_LABELLED: outcomes.labelled,
