@@ -108,8 +108,8 @@ def test_pipeline_round_trip_and_schema_refusal() -> None:
     again = RiskPipeline.from_bytes(data, expected_schema_hash=pipeline.schema_hash)
     view = _scoring_view().head(300)
     np.testing.assert_allclose(
-        again.score_items(view, top=0)["item_score"].to_numpy(),
-        pipeline.score_items(view, top=0)["item_score"].to_numpy(),
+        again.score_items(view)["item_score"].to_numpy(),
+        pipeline.score_items(view)["item_score"].to_numpy(),
     )
     assert again.metadata()["schema_hash"] == pipeline.schema_hash
     assert again.metadata()["seed"] == 42 and again.metadata()["window_start"]

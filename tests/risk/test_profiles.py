@@ -160,16 +160,22 @@ def test_out_of_fold_is_leave_one_out_with_one_fold_per_row() -> None:
     row=st.integers(min_value=0, max_value=79),
     n_folds=st.integers(min_value=2, max_value=6),
     grouped=st.booleans(),
+    group_share=st.sampled_from([0.0, 0.5, 1.0]),
 )
 def test_out_of_fold_profile_never_depends_on_the_rows_own_label(
-    data_seed: int, row: int, n_folds: int, grouped: bool
+    data_seed: int, row: int, n_folds: int, grouped: bool, group_share: float
 ) -> None:
     view = _random_view(np.random.default_rng(data_seed), 80)
     groups = (VALUE,) if grouped else ()
 
     def profiles(frame: pl.DataFrame) -> pl.DataFrame:
         return out_of_fold_profiles(
-            frame, keys=(*KEYS, (VALUE,)), n_folds=n_folds, seed=7, groups=groups
+            frame,
+            keys=(*KEYS, (VALUE,)),
+            n_folds=n_folds,
+            seed=7,
+            groups=groups,
+            group_share=group_share,
         )
 
     before = profiles(view)
@@ -200,6 +206,11 @@ def test_grouped_folds_make_every_value_look_new(seed: int) -> None:
     assert grouped[profile_column((VALUE,), ProfileStat.COUNT)].to_list() == [0.0] * 200
     plain = out_of_fold_profiles(view, keys=((VALUE,),), seed=3)
     assert (plain[profile_column((VALUE,), ProfileStat.COUNT)] > 0).all()
+    mixed = out_of_fold_profiles(view, keys=((VALUE,),), groups=(VALUE,), group_share=0.5, seed=3)
+    column = profile_column((VALUE,), ProfileStat.COUNT)
+    new_looking = (mixed[column] == 0).to_numpy()
+    assert 0.35 < new_looking.mean() < 0.65, "about half the rows see their value as new"
+    assert mixed.filter(pl.Series(~new_looking)).equals(plain.filter(pl.Series(~new_looking)))
 
 
 @settings(max_examples=40, deadline=None)

@@ -9,8 +9,8 @@
    expected revenue at stake; the score used for selection is ``min(1, p + rule weights)``
    (without a model, selection ranks by rule weights and says so);
 4. **lane selection** under capacity, with the random exploration share and AEO benefits;
-5. **reasons** in plain words (model contributions only for consignments not released
-   green, where an officer will read them; ``risk explain`` computes them for any).
+5. **reasons** in plain words (model feature contributions for the red and yellow lanes,
+   where an officer reads them; ``risk explain`` computes them for any consignment).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import polars as pl
 
 from smartcustoms.model import columns as c
@@ -212,9 +213,9 @@ class RiskEngine:
     def _reasons(
         self, view: pl.DataFrame, decisions: pl.DataFrame, hits: pl.DataFrame
     ) -> list[str]:
-        not_green = decisions.filter(pl.col(LANE) != Lane.GREEN)[c.CONSIGNMENT_ID]
+        controlled = decisions.filter(pl.col(LANE).is_in([Lane.RED, Lane.YELLOW]))
         model_text = self.explain_view(
-            view.filter(pl.col(c.CONSIGNMENT_ID).is_in(not_green.implode()))
+            view.filter(pl.col(c.CONSIGNMENT_ID).is_in(controlled[c.CONSIGNMENT_ID].implode()))
         )
         by_rule: dict[str, list[dict[str, Any]]] = {}
         if hits.height and ACTION_LANE in hits.columns:
@@ -273,7 +274,7 @@ class RiskEngine:
                 aeo = explain.aeo_reason(status, weight)
                 if aeo is not None:
                     reasons.append(aeo)
-            out.append(json.dumps(reasons))
+            out.append(orjson.dumps(reasons).decode())
         return out
 
 

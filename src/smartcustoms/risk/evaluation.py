@@ -91,7 +91,7 @@ def compare_rankers(
         pipeline = RiskPipeline(
             config=cfg, model_params=model_params, oof_groups=oof_groups, seed=seed
         ).fit(history)
-        scores = pipeline.score_items(scoring, top=0)[ITEM_SCORE].to_numpy()
+        scores = pipeline.score_items(scoring)[ITEM_SCORE].to_numpy()
         out[name] = ranking_metrics(y, scores, revenue=rev, budgets=budgets)
     return out
 

@@ -698,9 +698,11 @@ def out_of_fold_profiles(
     _require_columns(view, {c for k in key_list for c in k} | set(groups), "profiles")
     _check_stats(view, stat_list, label, revenue)
     outcomes = _Outcomes(view, label, revenue)
+    cache: dict[str, NDArray[np.int64]] = {}
+    codes = {key: _key_codes(view, key, cache) for key in key_list}
     if not groups or group_share >= 1.0:
         folds = _assign_folds(view, n_folds, seed, groups)
-        return _oof(view, key_list, stat_list, smoothing, n_folds, folds, outcomes)
+        return _oof(view, key_list, stat_list, smoothing, n_folds, folds, outcomes, codes)
     plain = _oof(
         view,
         key_list,
@@ -709,6 +711,7 @@ def out_of_fold_profiles(
         n_folds,
         _assign_folds(view, n_folds, seed, ()),
         outcomes,
+        codes,
     )
     if group_share <= 0.0:
         return plain
@@ -720,6 +723,7 @@ def out_of_fold_profiles(
         n_folds,
         _assign_folds(view, n_folds, seed, groups),
         outcomes,
+        codes,
     )
     take_grouped = pl.Series(np.random.default_rng([seed, 1]).random(view.height) < group_share)
     return pl.DataFrame([g.zip_with(take_grouped, r) for g, r in zip(grouped, plain, strict=True)])
@@ -733,6 +737,7 @@ def _oof(
     n_folds: int,
     fold: NDArray[np.int64],
     outcomes: _Outcomes,
+    key_codes: Mapping[ProfileKey, tuple[NDArray[np.int64], int]],
 ) -> pl.DataFrame:
     """Out-of-fold profiles for one fold assignment (see :func:`out_of_fold_profiles`)."""
     weights = {
@@ -741,17 +746,21 @@ def _oof(
         PROFILE_N_POSITIVE: outcomes.y,
         PROFILE_REVENUE_SUM: outcomes.revenue,
     }
+    # Counts are whole numbers, so "total - own fold" is exact for them; revenue sums the
+    # other folds explicitly, so a row's own revenue cannot reach its profile even through
+    # floating-point rounding.
+    integral = {PROFILE_N, PROFILE_N_LABELLED, PROFILE_N_POSITIVE}
 
-    def other_folds(index: NDArray[np.int64], size: int, w: NDArray[np.float64]) -> Any:
+    def other_folds(index: NDArray[np.int64], size: int, w: NDArray[np.float64], name: str) -> Any:
         per = np.bincount(index, weights=w, minlength=size * n_folds).reshape(size, n_folds)
-        # Sum the other folds explicitly (no "total - own"): a row's own values must not
-        # reach its profile even through floating-point rounding.
+        if name in integral:
+            return per.sum(axis=1, keepdims=True) - per
         return np.stack(
             [per[:, :k].sum(axis=1) + per[:, k + 1 :].sum(axis=1) for k in range(n_folds)],
             axis=1,
         )
 
-    fold_other = {c: other_folds(fold, 1, w)[0] for c, w in weights.items() if c != PROFILE_N}
+    fold_other = {c: other_folds(fold, 1, w, c)[0] for c, w in weights.items() if c != PROFILE_N}
     with np.errstate(divide="ignore", invalid="ignore"):
         prior_rate = np.nan_to_num(fold_other[PROFILE_N_POSITIVE] / fold_other[PROFILE_N_LABELLED])[
             fold
@@ -759,17 +768,26 @@ def _oof(
         prior_revenue = np.nan_to_num(
             fold_other[PROFILE_REVENUE_SUM] / fold_other[PROFILE_N_LABELLED]
         )[fold]
-    cache: dict[str, NDArray[np.int64]] = {}
+    needed = {PROFILE_N_LABELLED}
+    needed |= {PROFILE_N} if ProfileStat.COUNT in stat_list else set()
+    needed |= {PROFILE_N_POSITIVE} if ProfileStat.RATE in stat_list else set()
+    needed |= {PROFILE_REVENUE_SUM} if ProfileStat.REVENUE in stat_list else set()
     columns: list[pl.Series] = []
     for key in key_list:
-        codes, n_groups = _key_codes(view, key, cache)
+        codes, n_groups = key_codes[key]
         key_null = codes < 0
         cell = np.where(key_null, 0, codes) * n_folds + fold
+        if key_null.any():
+            known = ~key_null
+            cell_known = cell[known]
+            known_weights = {c: weights[c][known] for c in needed}
+        else:
+            cell_known, known_weights = cell, weights
         sums = {
-            c: other_folds(cell[~key_null], n_groups, w[~key_null]).reshape(-1)[cell]
+            c: other_folds(cell_known, n_groups, known_weights[c], c).reshape(-1)[cell]
             if n_groups
             else np.zeros(view.height)
-            for c, w in weights.items()
+            for c in needed
         }
         columns.extend(
             _features(
