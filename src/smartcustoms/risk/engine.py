@@ -17,27 +17,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
 import polars as pl
 
 from smartcustoms.model import columns as c
 from smartcustoms.risk import explain
 from smartcustoms.risk._ruleset import (
     ACTION_LANE,
-    ACTION_WEIGHT,
-    LEGAL_BASIS,
-    RULE_DESCRIPTION,
     RULE_ID,
-    RULE_VERSION,
     RuleSet,
 )
 from smartcustoms.risk.columns import (
     AEO_STATUS,
     EXPECTED_REVENUE,
     FORCED_LANE,
-    IS_RANDOM_PICK,
     LANE,
     MODEL_VERSION,
     PERIOD,
@@ -178,9 +171,7 @@ class RiskEngine:
         decisions = selection.decisions.drop(RISK_SCORE).join(
             cons.select(c.CONSIGNMENT_ID, RISK_SCORE), on=c.CONSIGNMENT_ID, how="left"
         )
-        decisions = decisions.with_columns(
-            pl.Series(REASONS, self._reasons(view, decisions, hits), dtype=pl.String)
-        )
+        decisions = decisions.with_columns(self._reasons(view, decisions, hits).alias(REASONS))
         return RiskOutcome(
             decisions=decisions,
             hits=hits,
@@ -212,77 +203,69 @@ class RiskEngine:
 
     def _reasons(
         self, view: pl.DataFrame, decisions: pl.DataFrame, hits: pl.DataFrame
-    ) -> list[str]:
+    ) -> pl.Series:
+        """The JSON reasons list of every decision, built for the whole batch at once."""
         controlled = decisions.filter(pl.col(LANE).is_in([Lane.RED, Lane.YELLOW]))
-        model_text = self.explain_view(
+        explained = self.explain_view(
             view.filter(pl.col(c.CONSIGNMENT_ID).is_in(controlled[c.CONSIGNMENT_ID].implode()))
         )
-        by_rule: dict[str, list[dict[str, Any]]] = {}
+        parts = decisions.select(
+            c.CONSIGNMENT_ID,
+            c.OFFICE_OF_ARRIVAL,
+            AEO_STATUS,
+            explain.lane_reason_expr().alias("_lane"),
+            explain.score_reason_expr(self.currency).alias("_score"),
+        )
+        if explained:
+            detailed = pl.DataFrame(
+                {
+                    c.CONSIGNMENT_ID: list(explained),
+                    "_detail": [text[1:-1] or None for text in explained.values()],
+                },
+                schema={c.CONSIGNMENT_ID: pl.String(), "_detail": pl.String()},
+            )
+            parts = parts.join(detailed, on=c.CONSIGNMENT_ID, how="left").with_columns(
+                pl.coalesce("_detail", "_score").alias("_score")
+            )
         if hits.height and ACTION_LANE in hits.columns:
-            for h in hits.iter_rows(named=True):
-                by_rule.setdefault(h[c.CONSIGNMENT_ID], []).append(
-                    explain.rule_reason(
-                        h[RULE_ID],
-                        h[RULE_VERSION],
-                        h[RULE_DESCRIPTION],
-                        h[ACTION_LANE],
-                        h[ACTION_WEIGHT],
-                        h[LEGAL_BASIS],
-                    )
-                )
+            rules = hits.group_by(c.CONSIGNMENT_ID, maintain_order=True).agg(
+                explain.rule_reason_expr().str.join(",").alias("_rules")
+            )
+            parts = parts.join(rules, on=c.CONSIGNMENT_ID, how="left")
+        else:
+            parts = parts.with_columns(pl.lit(None, dtype=pl.String).alias("_rules"))
         lowest = (
             view.sort(VALUE_PERCENTILE, nulls_last=True)
             .group_by(c.CONSIGNMENT_ID, maintain_order=True)
             .first()
-            .select(c.CONSIGNMENT_ID, *_VALUE_COLUMNS)
+            .select(c.CONSIGNMENT_ID, explain.value_reason_expr(self.currency).alias("_value"))
         )
-        values = {row[0]: row[1:] for row in lowest.iter_rows()}
-        out: list[str] = []
-        for row in decisions.iter_rows(named=True):
-            cid = row[c.CONSIGNMENT_ID]
-            lane = row[LANE]
-            reasons: list[dict[str, Any]] = [
-                {
-                    "kind": "lane",
-                    "lane": lane,
-                    "basis": row["selection_basis"],
-                    "text": _lane_text(lane, row["selection_basis"], row[IS_RANDOM_PICK]),
-                }
-            ]
-            reasons.extend(by_rule.get(cid, []))
-            if cid in model_text:
-                reasons.extend(json.loads(model_text[cid]))
-            elif row[MODEL_VERSION] is None:
-                reasons.extend(explain.model_reasons(None, None, None, None, self.currency))
-            else:
-                reasons.extend(
-                    explain.model_reasons(
-                        row[RISK_SCORE],
-                        row[EXPECTED_REVENUE],
-                        row[MODEL_VERSION],
-                        None,
-                        self.currency,
-                    )
-                )
-            unit, median, pct, level, n = values.get(cid, (None,) * 5)
-            value = explain.value_reason(unit, median, pct, level, n, self.currency)
-            if value is not None:
-                reasons.append(value)
-            status = row[AEO_STATUS]
-            if status:
-                weight = self.policy.for_office(row[c.OFFICE_OF_ARRIVAL]).aeo_weight(status)
-                aeo = explain.aeo_reason(status, weight)
-                if aeo is not None:
-                    reasons.append(aeo)
-            out.append(orjson.dumps(reasons).decode())
-        return out
-
-
-def _lane_text(lane: str, basis: str, is_random: bool) -> str:
-    if is_random:
-        return f"{lane}: picked at random for exploration (the minimum random share)"
-    return {
-        "rule": f"{lane}: forced by a targeting rule",
-        "score": f"{lane}: among the highest priorities within the office's capacity",
-        "default": f"{lane}: not selected for control",
-    }.get(basis, f"{lane}: {basis}")
+        parts = parts.join(lowest, on=c.CONSIGNMENT_ID, how="left")
+        pairs = parts.select(c.OFFICE_OF_ARRIVAL, AEO_STATUS).unique().drop_nulls()
+        weights = pairs.with_columns(
+            pl.Series(
+                "aeo_weight",
+                [
+                    self.policy.for_office(office).aeo_weight(status)
+                    for office, status in pairs.iter_rows()
+                ],
+                dtype=pl.Float64,
+            )
+        )
+        parts = parts.join(weights, on=[c.OFFICE_OF_ARRIVAL, AEO_STATUS], how="left").with_columns(
+            explain.aeo_reason_expr().alias("_aeo")
+        )
+        joined = pl.concat_list("_lane", "_rules", "_score", "_value", "_aeo").list.drop_nulls()
+        return (
+            decisions.select(c.CONSIGNMENT_ID)
+            .join(
+                parts.select(
+                    c.CONSIGNMENT_ID,
+                    pl.concat_str(pl.lit("["), joined.list.join(","), pl.lit("]")).alias(REASONS),
+                ),
+                on=c.CONSIGNMENT_ID,
+                how="left",
+                maintain_order="left",
+            )
+            .get_column(REASONS)
+        )

@@ -6,6 +6,10 @@ TreeSHAP contributions, turned into sentences), where the declared unit value si
 its learned reference, whether it was a random exploration pick, and whether an AEO or MRA
 benefit lowered its chance. Each reason is a small JSON object with a ``kind`` and a
 ``text``; the store keeps the list with the decision.
+
+Reasons are built for a whole batch at once with Polars expressions (the ``*_expr``
+functions); only the feature contributions of the consignments an officer will read are
+turned into words in Python (:func:`model_reasons`).
 """
 
 from __future__ import annotations
@@ -14,15 +18,17 @@ import json
 import math
 from typing import Any, Final
 
-from smartcustoms.risk.columns import Lane
+import polars as pl
 
 __all__ = [
     "REASON_KINDS",
-    "aeo_reason",
+    "aeo_reason_expr",
     "describe_feature",
+    "lane_reason_expr",
     "model_reasons",
-    "rule_reason",
-    "value_reason",
+    "rule_reason_expr",
+    "score_reason_expr",
+    "value_reason_expr",
 ]
 
 REASON_KINDS: Final = ("rule", "model", "feature", "value", "random", "aeo", "no_model", "lane")
@@ -59,9 +65,12 @@ _STAT_WORDS: Final = {
 }
 
 
-def describe_feature(name: str, value: float | None) -> str:
-    """A model feature and its value in words (``seller's past non-compliance rate 0.41``)."""
-    shown = "missing" if value is None or not math.isfinite(value) else f"{value:.4g}"
+def describe_feature(name: str, value: float | str | None) -> str:
+    """A model feature and its value in words (``seller: past non-compliance rate 0.41``)."""
+    if isinstance(value, str):
+        shown = value
+    else:
+        shown = "missing" if value is None or not math.isfinite(value) else f"{value:.4g}"
     if name.startswith("hist_"):
         body = name.removeprefix("hist_")
         for stat in sorted(_STAT_WORDS, key=len, reverse=True):
@@ -117,70 +126,151 @@ def model_reasons(
     return out
 
 
-def rule_reason(
-    rule_id: str,
-    version: str | None,
-    description: str | None,
-    lane: str | None,
-    weight: float | None,
-    legal_basis: str | None,
-) -> dict[str, Any]:
-    """One rule hit as a reason object."""
+def _fmt(expr: pl.Expr, decimals: int) -> pl.Expr:
+    """A number as text with ``decimals`` places (``1234.5`` -> ``1234.50``)."""
+    return expr.round(decimals).cast(pl.String).str.replace(
+        r"^(-?\d+)$", "${1}." + "0" * decimals
+    ).str.replace(r"\.(\d*)$", ".") + expr.round(decimals).cast(pl.String).str.extract(
+        r"\.(\d*)$"
+    ).fill_null("").str.pad_end(decimals, "0")
+
+
+def rule_reason_expr() -> pl.Expr:
+    """One rule hit as a JSON reason object, from the columns of a hits frame."""
     action = (
-        f"forces the {Lane(lane).value} lane"
-        if lane
-        else f"adds {weight:g} to the score"
-        if weight
-        else "hit"
+        pl.when(pl.col("action_lane").is_not_null())
+        .then(pl.format("forces the {} lane", pl.col("action_lane")))
+        .when(pl.col("action_weight").is_not_null())
+        .then(pl.format("adds {} to the score", pl.col("action_weight")))
+        .otherwise(pl.lit("hit"))
     )
-    basis = f" [{legal_basis}]" if legal_basis else ""
-    label = f"{rule_id} v{version}" if version else rule_id
-    return {
-        "kind": "rule",
-        "rule_id": rule_id,
-        "rule_version": version,
-        "lane": lane,
-        "weight": weight,
-        "text": f"rule {label}: {description or 'no description'} - {action}{basis}",
-    }
+    label = (
+        pl.when(pl.col("rule_version").is_not_null())
+        .then(pl.format("{} v{}", pl.col("rule_id"), pl.col("rule_version")))
+        .otherwise(pl.col("rule_id"))
+    )
+    basis = (
+        pl.when(pl.col("legal_basis").is_not_null())
+        .then(pl.format(" [{}]", pl.col("legal_basis")))
+        .otherwise(pl.lit(""))
+    )
+    text = pl.concat_str(
+        pl.lit("rule "),
+        label,
+        pl.lit(": "),
+        pl.col("rule_description").fill_null("no description"),
+        pl.lit(" - "),
+        action,
+        basis,
+    )
+    return pl.struct(
+        pl.lit("rule").alias("kind"),
+        pl.col("rule_id"),
+        pl.col("rule_version"),
+        pl.col("action_lane").alias("lane"),
+        pl.col("action_weight").alias("weight"),
+        text.alias("text"),
+    ).struct.json_encode()
 
 
-def value_reason(
-    unit_value: float | None,
-    median: float | None,
-    percentile: float | None,
-    level: str | None,
-    n: int | None,
-    currency: str,
-) -> dict[str, Any] | None:
-    """The value-control deviation of the riskiest item, when there is a reference."""
-    if unit_value is None or median is None or percentile is None or not median:
-        return None
-    ratio = unit_value / median
-    return {
-        "kind": "value",
-        "unit_value": round(unit_value, 4),
-        "reference_median": round(median, 4),
-        "percentile": round(percentile, 2),
-        "reference": level,
-        "text": f"declared unit value {currency} {unit_value:,.2f}/kg is {ratio:.2f}x the "
-        f"median of its {level or 'reference'} reference ({currency} {median:,.2f}/kg, "
-        f"{n or 0} items); percentile {percentile:.0f}",
-    }
+def lane_reason_expr() -> pl.Expr:
+    """The lane and its basis as a JSON reason object.
+
+    Reads ``lane``, ``selection_basis`` and ``is_random_pick``.
+    """
+    lane, basis = pl.col("lane"), pl.col("selection_basis")
+    text = (
+        pl.when(pl.col("is_random_pick"))
+        .then(pl.format("{}: picked at random for exploration (the minimum random share)", lane))
+        .when(basis == "rule")
+        .then(pl.format("{}: forced by a targeting rule", lane))
+        .when(basis == "score")
+        .then(pl.format("{}: among the highest priorities within the office's capacity", lane))
+        .when(basis == "default")
+        .then(pl.format("{}: not selected for control", lane))
+        .otherwise(pl.format("{}: {}", lane, basis))
+    )
+    return pl.struct(
+        pl.lit("lane").alias("kind"), lane, basis.alias("basis"), text.alias("text")
+    ).struct.json_encode()
 
 
-def aeo_reason(status: str | None, weight: float) -> dict[str, Any] | None:
-    """The AEO/MRA benefit applied, if any."""
-    if not status:
-        return None
+def score_reason_expr(currency: str) -> pl.Expr:
+    """The model's score as a JSON reason object, or ``no_model`` when no model scored.
+
+    Reads ``risk_score``, ``expected_revenue`` and ``model_version``.
+    """
+    revenue = (
+        pl.when(pl.col("expected_revenue") > 0)
+        .then(
+            pl.format(
+                "; expected revenue at stake {} {}",
+                pl.lit(currency),
+                _fmt(pl.col("expected_revenue"), 2),
+            )
+        )
+        .otherwise(pl.lit(""))
+    )
+    model = pl.struct(
+        pl.lit("model").alias("kind"),
+        pl.col("model_version"),
+        pl.col("risk_score").round(4).alias("score"),
+        pl.format(
+            "model {}: probability of non-compliance {}%{}",
+            pl.col("model_version"),
+            _fmt(pl.col("risk_score") * 100, 1),
+            revenue,
+        ).alias("text"),
+    ).struct.json_encode()
+    no_model = pl.lit(
+        '{"kind":"no_model","text":"no trained model was used: rules, value controls and '
+        'the random share decided"}'
+    )
+    return pl.when(pl.col("model_version").is_null()).then(no_model).otherwise(model)
+
+
+def value_reason_expr(currency: str) -> pl.Expr:
+    """The value-control deviation as a JSON reason object (null without a reference).
+
+    Reads ``unit_value``, ``value_ref_median``, ``value_percentile``, ``value_ref_level`` and
+    ``value_ref_n``.
+    """
+    unit, median, pct = pl.col("unit_value"), pl.col("value_ref_median"), pl.col("value_percentile")
+    text = pl.format(
+        "declared unit value {} {}/kg is {}x the median of its {} reference ({} {}/kg, {} "
+        "items); percentile {}",
+        pl.lit(currency),
+        _fmt(unit, 2),
+        _fmt(unit / median, 2),
+        pl.col("value_ref_level").fill_null("reference"),
+        pl.lit(currency),
+        _fmt(median, 2),
+        pl.col("value_ref_n").fill_null(0),
+        pct.round(0).cast(pl.Int64),
+    )
+    reason = pl.struct(
+        pl.lit("value").alias("kind"),
+        unit.round(4).alias("unit_value"),
+        median.round(4).alias("reference_median"),
+        pct.round(2).alias("percentile"),
+        pl.col("value_ref_level").alias("reference"),
+        text.alias("text"),
+    ).struct.json_encode()
+    usable = unit.is_not_null() & median.is_not_null() & pct.is_not_null() & (median != 0)
+    return pl.when(usable).then(reason)
+
+
+def aeo_reason_expr() -> pl.Expr:
+    """The AEO or MRA benefit (``aeo_status``, ``aeo_weight``) as a JSON reason object."""
     who = (
-        "an Authorised Economic Operator"
-        if status == "national"
-        else "AEO-recognised under a mutual recognition arrangement"
+        pl.when(pl.col("aeo_status") == "national")
+        .then(pl.lit("an Authorised Economic Operator"))
+        .otherwise(pl.lit("AEO-recognised under a mutual recognition arrangement"))
     )
-    return {
-        "kind": "aeo",
-        "status": status,
-        "weight": weight,
-        "text": f"operator is {who}: selection weight {weight:g}",
-    }
+    reason = pl.struct(
+        pl.lit("aeo").alias("kind"),
+        pl.col("aeo_status").alias("status"),
+        pl.col("aeo_weight").alias("weight"),
+        pl.format("operator is {}: selection weight {}", who, pl.col("aeo_weight")).alias("text"),
+    ).struct.json_encode()
+    return pl.when(pl.col("aeo_status").is_not_null()).then(reason)

@@ -250,10 +250,22 @@ class RiskPipeline:
         names = self.model_.feature_names_
         order = np.argsort(-np.abs(contrib), axis=1)[:, :top]
         values = features.select(pl.all().cast(pl.Float64)).to_numpy()
+        # Categorical features are codes: show the declared value instead.
+        declared = {
+            name: view.get_column(name).cast(pl.String).to_list()
+            for name in self.builder_.schema_.categorical_names
+            if name in view.columns
+        }
+
+        def shown(row: int, j: int) -> float | str | None:
+            name = names[j]
+            if name in declared:
+                value = declared[name][row]
+                return None if value is None else str(value)
+            return _finite(values[row, j])
+
         return [
-            json.dumps(
-                [[names[j], _finite(values[row, j]), round(float(contrib[row, j]), 4)] for j in idx]
-            )
+            json.dumps([[names[j], shown(row, j), round(float(contrib[row, j]), 4)] for j in idx])
             for row, idx in enumerate(order)
         ]
 

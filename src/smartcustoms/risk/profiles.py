@@ -54,6 +54,7 @@ from smartcustoms.model.columns import (
     OFFICE_OF_ARRIVAL,
     ORIGIN_COUNTRY,
     SELLER_ID,
+    VALUE,
 )
 from smartcustoms.risk.columns import (
     HS6,
@@ -66,6 +67,7 @@ from smartcustoms.risk.columns import (
 __all__ = [
     "ALL_STATS",
     "CARRIER_ID",
+    "DECLARED_VALUE_KEYS",
     "DEFAULT_PROFILE_KEYS",
     "DEFAULT_SMOOTHING",
     "PROFILE_KEY",
@@ -126,6 +128,16 @@ DEFAULT_PROFILE_KEYS: Final[tuple[ProfileKey, ...]] = (
     (FILER_ID, IMPORTER_ID),
 )
 """Party, goods and route keys and the pairs that tell one trade flow from another."""
+
+DECLARED_VALUE_KEYS: Final[tuple[ProfileKey, ...]] = (
+    (VALUE,),
+    (VALUE, HS6),
+    (VALUE, HS6, ORIGIN_COUNTRY),
+)
+"""Keys on the exact declared value, as DATE-style models memorise it. Add them when exact
+values recur across declarations (fixed-price goods, synthetic data): on Jeong et al. 2022
+they carry most of the top-of-ranking precision. Keep in mind that this is memorisation -
+a value never seen before gets the prior - and check the "unseen value" slice separately."""
 
 # --- persisted columns (:meth:`HistoryProfiles.to_frame`) ---------------------------------
 PROFILE_KEY: Final = "profile_key"
@@ -327,6 +339,7 @@ class HistoryProfiles:
             float(totals[PROFILE_REVENUE_SUM] or 0.0) / n_labelled if n_labelled else 0.0
         )
         self.window_last_ = _last_filed(history)
+        self._index = _LookupIndex(self.keys, tables)
         return self
 
     def _check_fitted(self) -> None:
@@ -382,7 +395,7 @@ class HistoryProfiles:
         return pl.DataFrame(columns, schema=dict.fromkeys(self.feature_names, pl.Float64))
 
     def _lookup_index(self) -> _LookupIndex:
-        """Integer-coded copy of the tables, built once, for fast scoring."""
+        """Integer-coded copy of the tables (built by :meth:`fit`), for fast scoring."""
         index: _LookupIndex | None = getattr(self, "_index", None)
         if index is None:
             index = _LookupIndex(self.keys, self.tables_)
@@ -446,6 +459,7 @@ class HistoryProfiles:
         profiles.prior_revenue_ = float(metadata["prior_revenue"])
         last = metadata.get("window_last")
         profiles.window_last_ = None if last is None else _as_utc(datetime.fromisoformat(last))
+        profiles._index = _LookupIndex(profiles.keys, tables)
         return profiles
 
 
