@@ -1,7 +1,8 @@
 """Targeting quality on synthetic traffic: planted patterns, and an online weekly replay.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bench_risk_synth.py \
-        [--consignments 60000] [--weeks 8] [--seed 42] [--out benchmarks/out/risk-synth.json]
+        [--consignments 60000] [--weeks 8] [--seed 42] [--out benchmarks/out/risk-synth.json] \
+        [--train-share 0.7] [--inspect 0.05] [--no-without-rules]
 
 Generates ``--consignments`` synthetic consignments over ``--weeks`` weeks (from
 :data:`smartcustoms.synth.DEFAULT_START`, a Monday), with ground-truth labels and the revenue at
@@ -32,11 +33,18 @@ consignment level:
    recall (share of the week's non-compliant consignments inspected), share of the week's
    revenue at stake inspected, and the AUC of the week's model scores on *all* its
    consignments (ground truth known to the benchmark), beside the AUC of a reference model
-   trained on the same weeks with every label known: the gap is what selection bias costs
-   the learning.
+   trained on the same weeks with every label known (the ceiling) and of one trained on the
+   labels of a uniformly random ``--inspect`` share of each earlier week (as many labels,
+   no selection bias): the gap between the latter and the policy's own model is what
+   selection bias costs the learning. Unless ``--no-without-rules`` is given, both policies
+   are replayed a second time without targeting rules (model and random share alone), since
+   the engine ranks by ``min(1, p + rule_score)`` and rule weights can outweigh the model.
 
-Everything is deterministic for a seed. Writes a JSON report to ``--out`` and prints Markdown
-tables for ``docs/benchmarks.md``. With the defaults it takes a few minutes on two cores.
+Everything is deterministic for a seed (the report records the commit measured). Writes a
+JSON report to ``--out`` and prints Markdown tables for ``docs/benchmarks.md``; progress goes
+to stderr. With the defaults it took 90 s on two busy shared cores (60,000
+consignments, about 180,000 goods items; 3 models for part 1, 14 reference models and 28
+replay models, the largest on about 150,000 goods items).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ import argparse
 import json
 import os
 import platform as host
+import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -616,6 +625,24 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def library_version() -> dict[str, object]:
+    """The commit of the code measured, and the source files changed since (if any)."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, check=True
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+        return done.stdout
+
+    status = git("status", "--porcelain", "--", "src").splitlines()
+    changed = [line[3:] for line in status if line.strip()]
+    return {"commit": git("rev-parse", "HEAD").strip() or None, "changed_sources": changed}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run both measurements, write the JSON report and print the Markdown tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -626,7 +653,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--inspect", type=float, default=0.05, help="share to inspect")
     parser.add_argument(
         "--without-rules",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="also replay both policies with no targeting rules (model and random share only)",
     )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/risk-synth.json"))
@@ -665,6 +693,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     report: dict[str, Any] = {
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": f"{host.machine()} {os.cpu_count()} cores, Python {host.python_version()}",
+        "library": library_version(),
         "config": {
             "consignments": args.consignments,
             "weeks": args.weeks,

@@ -261,3 +261,22 @@ def assert_frames_close(a: pl.DataFrame, b: pl.DataFrame) -> None:
             np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-9 * scale, err_msg=column)
         else:
             np.testing.assert_array_equal(x, y, err_msg=column)
+
+
+def test_key_columns_never_filled_in_history_give_new_or_unknown_profiles() -> None:
+    """A column with no value in history (no carrier ever declared) still scores."""
+    history = _history().with_columns(pl.lit(None, pl.String).alias("carrier_id"))
+    keys = (("carrier_id",), ("carrier_id", HS6))
+    profiles = HistoryProfiles(keys=keys, smoothing=2.0).fit(history)
+    later = pl.DataFrame(
+        {
+            "carrier_id": ["C1", None],
+            HS6: ["010101", "010101"],
+            FILED_AT: [T0 + timedelta(days=10)] * 2,
+        }
+    )
+    out = profiles.transform(later)
+    assert out[profile_column(("carrier_id",), ProfileStat.COUNT)].to_list() == [0.0, None]
+    assert out[profile_column(keys[1], ProfileStat.RATE)].to_list() == [pytest.approx(0.6), None]
+    rebuilt = HistoryProfiles.from_frame(profiles.to_frame(), profiles.metadata())
+    assert rebuilt.transform(later).equals(out)

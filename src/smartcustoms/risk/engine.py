@@ -6,8 +6,11 @@
 1. **value controls** place each item's unit value in its learned reference;
 2. **targeting rules** hit (every hit kept) and may force a lane or add weight;
 3. the **model**, when one is trained, gives the probability of non-compliance and the
-   expected revenue at stake; the score used for selection is ``min(1, p + rule weights)``
-   (without a model, selection ranks by rule weights and says so);
+   expected revenue at stake, and selection ranks by that probability. Rule weights are an
+   analyst's stated suspicion, not a probability: adding them to one would let a near-random
+   rule outrank the evidence, so a model trained with rules sees the consignment's summed
+   rule weight as a feature and learns how much it is worth. Without a model, selection
+   ranks by rule weights and says so;
 4. **lane selection** under capacity, with the random exploration share and AEO benefits;
 5. **reasons** in plain words (model feature contributions for the red and yellow lanes,
    where an officer reads them; ``risk explain`` computes them for any consignment).
@@ -145,15 +148,15 @@ class RiskEngine:
                 pl.lit(None, dtype=pl.String).alias(FORCED_LANE),
             )
         cons = cons.with_columns(pl.col(RULE_SCORE).fill_null(0.0))
+        # the model may read the summed rule weight as a feature (see the module docstring)
+        view = view.join(cons.select(c.CONSIGNMENT_ID, RULE_SCORE), on=c.CONSIGNMENT_ID, how="left")
         notes: list[str] = []
         if self.pipeline is not None:
             scores = self.pipeline.score_consignments(view, top=0).select(
                 c.CONSIGNMENT_ID, RISK_SCORE, EXPECTED_REVENUE, MODEL_VERSION
             )
             cons = cons.join(scores, on=c.CONSIGNMENT_ID, how="left").with_columns(
-                pl.min_horizontal(pl.col(RISK_SCORE) + pl.col(RULE_SCORE), pl.lit(1.0)).alias(
-                    "_selection_score"
-                )
+                pl.col(RISK_SCORE).alias("_selection_score")
             )
         else:
             notes.append("no trained model: rules, value controls and the random share decide")

@@ -44,10 +44,11 @@ def chronological_split(view: pl.DataFrame, test_share: float) -> tuple[pl.DataF
 
 
 def plain_config(config: FeatureConfig) -> FeatureConfig:
-    """The same declared features without history profiles and value controls."""
+    """The same declared features without history profiles, value controls or rule weights."""
     data = config.to_dict()
     data["profile_keys"] = []
     data["value_controls"] = False
+    data["extra_numerics"] = [n for n in data["extra_numerics"] if n != RULE_SCORE]
     return FeatureConfig.from_dict(data)
 
 
@@ -57,7 +58,7 @@ def compare_rankers(
     *,
     config: FeatureConfig | None = None,
     model_params: Mapping[str, Any] | None = None,
-    oof_groups: Sequence[str] = (),
+    oof_groups: Sequence[str] = (c.CONSIGNMENT_ID,),
     rules: RuleSet | None = None,
     revenue: str | None = REVENUE_AT_STAKE,
     budgets: Sequence[float] = DEFAULT_BUDGETS,

@@ -69,7 +69,9 @@ class RiskPipeline:
         config: Which features to build (default :class:`FeatureConfig`).
         model_params: Hyperparameters for :class:`RiskModel`.
         n_folds: Folds of the out-of-fold training profiles.
-        oof_groups: Columns kept in one fold when computing training profiles.
+        oof_groups: Columns kept in one fold when computing training profiles. By default
+            the goods items of one consignment stay together: they share its label, so a
+            sibling item in another fold would carry a row's own label into its profile.
         valid_fraction: The latest share of labelled rows held out for early stopping.
         seed: Seed of fold assignment and of the model.
     """
@@ -80,7 +82,7 @@ class RiskPipeline:
         config: FeatureConfig | None = None,
         model_params: Mapping[str, Any] | None = None,
         n_folds: int = 5,
-        oof_groups: Sequence[str] = (),
+        oof_groups: Sequence[str] = (c.CONSIGNMENT_ID,),
         valid_fraction: float = 0.15,
         seed: int = 42,
     ) -> None:

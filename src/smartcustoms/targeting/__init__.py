@@ -24,12 +24,13 @@ from smartcustoms import __version__
 from smartcustoms.errors import ConsignmentNotFoundError, InsufficientLabelsError
 from smartcustoms.model import columns as c
 from smartcustoms.risk.artifacts import reference_to_bytes
-from smartcustoms.risk.columns import IS_NONCOMPLIANT
+from smartcustoms.risk.columns import IS_NONCOMPLIANT, RULE_SCORE
 from smartcustoms.risk.engine import RiskEngine
 from smartcustoms.risk.evaluation import chronological_split, compare_rankers, results_table
+from smartcustoms.risk.features import FeatureConfig
 from smartcustoms.risk.metrics import population_stability_index
 from smartcustoms.risk.pipeline import RiskPipeline
-from smartcustoms.risk.value_controls import fit_value_reference
+from smartcustoms.risk.value_controls import fit_value_reference, with_value_controls
 from smartcustoms.risk.view import enrich_view
 from smartcustoms.store.risk import ModelRecord
 from smartcustoms.targeting.feedback import read_results_file, validate_results
@@ -78,10 +79,28 @@ class Targeting:
     # ---------------------------------------------------------------- history
 
     def history(self) -> pl.DataFrame:
-        """The stored goods items as a risk view with labels."""
+        """The stored goods items as a risk view with labels and their rule weights.
+
+        ``rule_score`` is what the configured rules give each consignment today (0 without
+        rules), so a model can learn how much the rules are worth.
+        """
         raw = self.records.history()
         regime = self.platform.regime
-        return enrich_view(raw, rates=self.platform.rates, currency=regime.currency)
+        view = enrich_view(raw, rates=self.platform.rates, currency=regime.currency)
+        rules = self.platform.rules
+        if rules is None or view.is_empty():
+            return view.with_columns(pl.lit(0.0).alias(RULE_SCORE))
+        checked = with_value_controls(view, fit_value_reference(view))
+        scores = rules.apply(checked).consignments.select(c.CONSIGNMENT_ID, RULE_SCORE)
+        return view.join(scores, on=c.CONSIGNMENT_ID, how="left").with_columns(
+            pl.col(RULE_SCORE).fill_null(0.0)
+        )
+
+    def feature_config(self) -> FeatureConfig:
+        """The default features, plus the summed rule weight when rules are configured."""
+        if self.platform.rules is None:
+            return FeatureConfig()
+        return FeatureConfig(extra_numerics=(RULE_SCORE,))
 
     # ---------------------------------------------------------------- training
 
@@ -93,7 +112,7 @@ class Targeting:
         """
         seed = self.platform.settings.risk_seed if seed is None else seed
         history = self.history()
-        pipeline = RiskPipeline(seed=seed).fit(history)
+        pipeline = RiskPipeline(config=self.feature_config(), seed=seed).fit(history)
         meta = pipeline.metadata()
         record = ModelRecord(
             version=pipeline.version_,
@@ -148,7 +167,9 @@ class Targeting:
             )
         train, test = chronological_split(history, test_share)
         test = test.filter(pl.col(IS_NONCOMPLIANT).is_not_null())
-        results = compare_rankers(train, test, rules=self.platform.rules, seed=seed)
+        results = compare_rankers(
+            train, test, config=self.feature_config(), rules=self.platform.rules, seed=seed
+        )
         return results_table(results)
 
     # ---------------------------------------------------------------- explanations
