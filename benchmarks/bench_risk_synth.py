@@ -13,11 +13,13 @@ consignment level:
    history, with every label known; the rest is the test). Each ranker ranks the test
    consignments: ``random`` (seeded), ``rules`` (the example ruleset's ``rule_score``, value
    controls fitted on the history), ``plain_gbm`` (LightGBM on the declared fields),
-   ``smartcustoms`` (the full pipeline as :class:`~smartcustoms.risk.pipeline.RiskPipeline`
-   builds it by default, ``oof_groups=()``), ``smartcustoms_grouped`` (the same with training
-   profiles out of fold by consignment, ``oof_groups=("consignment_id",)``) and ``engine``
-   (what :class:`~smartcustoms.risk.engine.RiskEngine` ranks by: ``min(1, p + rule_score)``
-   with the grouped model). Reported: the share of each planted pattern's consignments in the
+   ``smartcustoms_ungrouped`` (the full pipeline with training profiles out of fold per goods
+   item, ``oof_groups=()``: the former default, kept to show how sibling items leaked a
+   consignment's label), ``smartcustoms`` (the full pipeline as
+   :class:`~smartcustoms.risk.pipeline.RiskPipeline` builds it by default, profiles out of
+   fold by consignment) and ``engine`` (what :class:`~smartcustoms.risk.engine.RiskEngine`
+   ranks by when ``risk train`` ran with rules: the model with the summed rule weight as a
+   feature). Reported: the share of each planted pattern's consignments in the
    top 5 % and 10 % (recall per fraud type, and for the non-compliant consignments of
    repeat-offender sellers), and overall Precision@n, Recall@n, Revenue@n and AUC. Ties are
    broken in one seeded random order, the same for every ranker.
@@ -38,7 +40,8 @@ consignment level:
    no selection bias): the gap between the latter and the policy's own model is what
    selection bias costs the learning. Unless ``--no-without-rules`` is given, both policies
    are replayed a second time without targeting rules (model and random share alone), since
-   the engine ranks by ``min(1, p + rule_score)`` and rule weights can outweigh the model.
+   rules choose the first week's inspections and force lanes (the replay's models are trained
+   without the rule weight as a feature).
 
 Everything is deterministic for a seed (the report records the commit measured). Writes a
 JSON report to ``--out`` and prints Markdown tables for ``docs/benchmarks.md``; progress goes
@@ -69,6 +72,7 @@ import numpy.typing as npt
 import polars as pl
 
 from smartcustoms.errors import InsufficientLabelsError
+from smartcustoms.model.columns import CONSIGNMENT_ID
 from smartcustoms.risk.columns import (
     IS_NONCOMPLIANT,
     IS_RANDOM_PICK,
@@ -115,8 +119,8 @@ RANKERS: Final = (
     "random",
     "rules",
     "plain_gbm",
+    "smartcustoms_ungrouped",
     "smartcustoms",
-    "smartcustoms_grouped",
     "engine",
 )
 
@@ -236,16 +240,29 @@ def ranker_scores(
     reference = fit_value_reference(history)
     hits = rules.apply(with_value_controls(test, reference)).consignments
     out["rules"] = consignment_scores(hits, ids, RULE_SCORE)
-    for name, config, groups in (
-        ("plain_gbm", plain_config(FeatureConfig()), ()),
-        ("smartcustoms", None, ()),
-        ("smartcustoms_grouped", None, GROUPED),
+    # what the engine ranks by: the model, with the summed rule weight as a feature
+    history_hits = rules.apply(with_value_controls(history, reference)).consignments
+    weight = pl.col(RULE_SCORE).fill_null(0.0)
+    history_r = history.join(
+        history_hits.select(CONSIGNMENT_ID, RULE_SCORE), on=CONSIGNMENT_ID, how="left"
+    ).with_columns(weight)
+    test_r = test.join(hits.select(CONSIGNMENT_ID, RULE_SCORE), on=CONSIGNMENT_ID, how="left")
+    for name, config, groups, hist, scored_view in (
+        ("plain_gbm", plain_config(FeatureConfig()), (), history, test),
+        ("smartcustoms_ungrouped", None, (), history, test),
+        ("smartcustoms", None, GROUPED, history, test),
+        (
+            "engine",
+            FeatureConfig(extra_numerics=(RULE_SCORE,)),
+            GROUPED,
+            history_r,
+            test_r.with_columns(weight),
+        ),
     ):
-        pipeline = fit_pipeline(history, seed=seed, config=config, groups=groups)
-        scored = pipeline.score_consignments(test, top=0)
+        pipeline = fit_pipeline(hist, seed=seed, config=config, groups=groups)
+        scored = pipeline.score_consignments(scored_view, top=0)
         out[name] = consignment_scores(scored, ids, RISK_SCORE)
         print(f"  fitted {name}", file=sys.stderr, flush=True)
-    out["engine"] = np.minimum(out["smartcustoms_grouped"] + out["rules"], 1.0)
     return out
 
 
