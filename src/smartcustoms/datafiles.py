@@ -34,6 +34,7 @@ __all__ = [
     "TomlLocator",
     "line_of",
     "package_data_path",
+    "parse_decimal",
     "read_text",
 ]
 
@@ -197,6 +198,26 @@ class TomlLocator:
             if needle in self._lines[number - 1]:
                 return number
         return None
+
+
+def parse_decimal(raw: Any) -> Decimal | None:
+    """A TOML/CSV value as an exact decimal (``0.1`` -> ``Decimal("0.1")``), or ``None``.
+
+    Booleans are not numbers here; floats go through their shortest ``repr`` so a TOML
+    ``0.1`` is exactly one tenth.
+    """
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        return Decimal(repr(raw))
+    if isinstance(raw, str):
+        try:
+            return Decimal(raw.strip())
+        except InvalidOperation:
+            return None
+    return None
 
 
 @dataclass
@@ -402,20 +423,7 @@ class FileReader:
         maximum: Decimal | None = None,
     ) -> Decimal | None:
         """Convert one raw value to a non-negative decimal, recording a problem if it is not."""
-        value: Decimal | None
-        if isinstance(raw, bool):
-            value = None
-        elif isinstance(raw, int):
-            value = Decimal(raw)
-        elif isinstance(raw, float):
-            value = Decimal(repr(raw))
-        elif isinstance(raw, str):
-            try:
-                value = Decimal(raw.strip())
-            except InvalidOperation:
-                value = None
-        else:
-            value = None
+        value = parse_decimal(raw)
         if value is None or not value.is_finite():
             self.add(self.code_invalid, line, f"{name} must be a number, got {raw!r}")
             return None

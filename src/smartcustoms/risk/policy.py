@@ -53,12 +53,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
-from smartcustoms.datafiles import FileReader, line_of, package_data_path
+from smartcustoms.datafiles import FileReader, line_of, package_data_path, parse_decimal
 from smartcustoms.errors import InvalidLanePolicyError, Problem
 from smartcustoms.risk.columns import AeoStatus, Lane
 
@@ -348,18 +348,7 @@ class _PolicyReader(FileReader):
 
     def fraction(self, raw: Any, name: str, line: int) -> Decimal | None:
         """A number in [0, 1], read exactly (``0.1`` is ``Decimal("0.1")``)."""
-        value: Decimal | None = None
-        if isinstance(raw, bool):
-            value = None
-        elif isinstance(raw, int):
-            value = Decimal(raw)
-        elif isinstance(raw, float):
-            value = Decimal(repr(raw))
-        elif isinstance(raw, str):
-            try:
-                value = Decimal(raw.strip())
-            except InvalidOperation:
-                value = None
+        value = parse_decimal(raw)
         if value is None or not value.is_finite():
             self.add(CODE_INVALID, line, f"{name} must be a number, got {raw!r}")
             return None
