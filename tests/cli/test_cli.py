@@ -93,3 +93,5 @@ def test_demo_small(tmp_path: Path) -> None:
     assert data["consignments"] >= 400
     assert data["quarantined"] >= 20  # the deliberately bad sample
     assert (workdir / "smartcustoms.db").exists()
+    loop = data["risk_loop"]  # controls report outcomes for day 1's red and yellow lanes
+    assert 0 < loop["inspections"] <= sum(data["lanes"][k] for k in ("red", "yellow"))

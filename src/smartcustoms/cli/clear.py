@@ -338,7 +338,7 @@ def _demo_risk_loop(
     if not quiet:
         print_summary(console, summary)
     red = (
-        pl.read_ndjson(results)
+        pl.read_ndjson(results, infer_schema_length=None)
         .filter((pl.col("lane") == "red") & pl.col("risk_score").is_not_null())
         .sort("risk_score", descending=True)
     )
