@@ -22,8 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
+
+# OpenMP's default spin-waiting made LightGBM 12-30x slower on two cores shared with other
+# work (the clearance writer thread, other processes). libgomp reads this when LightGBM's
+# library loads, so it must be set before the import; an explicit setting still wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import lightgbm as lgb
 import numpy as np
