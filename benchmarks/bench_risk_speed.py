@@ -36,6 +36,7 @@ from smartcustoms.risk.columns import IS_NONCOMPLIANT, REVENUE_AT_STAKE
 from smartcustoms.risk.pipeline import RiskPipeline
 from smartcustoms.risk.view import build_risk_view
 from smartcustoms.synth import TrafficConfig, generate_traffic, write_traffic
+from smartcustoms.synth.revenue import tariff_assessor, with_revenue_at_stake
 from smartcustoms.tariff import load_exchange_rates
 
 START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -44,9 +45,10 @@ START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 def labelled_view(items_wanted: int, seed: int) -> pl.DataFrame:
     """A risk view of about ``items_wanted`` goods items with ground-truth labels."""
     consignments = max(1, items_wanted // 3)  # about three goods items per consignment
-    chunks = list(
-        generate_traffic(TrafficConfig(consignments=consignments, seed=seed, start=START, days=7.0))
-    )
+    # revenue at stake from the tariff engine, so the revenue regressor is a realistic size
+    assessor = tariff_assessor()
+    config = TrafficConfig(consignments=consignments, seed=seed, start=START, days=7.0)
+    chunks = [with_revenue_at_stake(chunk, assessor) for chunk in generate_traffic(config)]
     cons = pl.concat([ch.consignments for ch in chunks])
     items = pl.concat([ch.items for ch in chunks])
     labels = pl.concat([ch.labels for ch in chunks]).select(
@@ -74,6 +76,10 @@ def bench_model(items: int, runs: int, seed: int) -> tuple[dict[str, object], Ri
         {
             "items": view.height,
             "train_seconds": round(train_s, 1),
+            "classifier_trees": pipeline.model_.classifier_.num_trees(),
+            "revenue_trees": (
+                pipeline.model_.revenue_model_.num_trees() if pipeline.model_.revenue_model_ else 0
+            ),
             "score_items_per_second": round(statistics.median(rates)),
             "score_runs": [round(r) for r in rates],
         },

@@ -55,6 +55,9 @@ def test_fit_returns_self_and_learns_the_signal() -> None:
     high = x["value_ratio"].to_numpy() > 2.0
     assert p[low].mean() > p[high].mean() + 0.2
     assert (model.predict_revenue(x) >= 0).all()
+    both = model.predict_scores(x)
+    np.testing.assert_array_equal(both[0], p)
+    np.testing.assert_array_equal(both[1], model.predict_revenue(x))
     contrib = model.contributions(x.head(5))
     assert contrib.shape == (5, 4)
     raw = np.log(p[:5] / (1 - p[:5]))

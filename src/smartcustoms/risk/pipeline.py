@@ -230,9 +230,7 @@ class RiskPipeline:
 
     def score_items(self, view: pl.DataFrame) -> pl.DataFrame:
         """Per goods item: ``consignment_id``, ``item_no``, score and revenue if non-compliant."""
-        features = self.features(view)
-        p = self.model_.predict_proba(features)[:, 1]
-        revenue = self.model_.predict_revenue(features)
+        p, revenue = self.model_.predict_scores(self.features(view))
         return view.select(c.CONSIGNMENT_ID, c.ITEM_NO).with_columns(
             pl.Series(ITEM_SCORE, p, dtype=pl.Float64),
             pl.Series(ITEM_REVENUE, revenue, dtype=pl.Float64),
