@@ -152,9 +152,9 @@ class RiskEngine:
         view = view.join(cons.select(c.CONSIGNMENT_ID, RULE_SCORE), on=c.CONSIGNMENT_ID, how="left")
         notes: list[str] = []
         if self.pipeline is not None:
-            scores = self.pipeline.score_consignments(view, top=0).select(
-                c.CONSIGNMENT_ID, RISK_SCORE, EXPECTED_REVENUE, MODEL_VERSION
-            )
+            scores = self.pipeline.score_consignments(
+                view, top=0, values_applied=self.reference is self.pipeline.reference_
+            ).select(c.CONSIGNMENT_ID, RISK_SCORE, EXPECTED_REVENUE, MODEL_VERSION)
             cons = cons.join(scores, on=c.CONSIGNMENT_ID, how="left").with_columns(
                 pl.col(RISK_SCORE).alias("_selection_score")
             )
@@ -227,23 +227,24 @@ class RiskEngine:
                 },
                 schema={c.CONSIGNMENT_ID: pl.String(), "_detail": pl.String()},
             )
-            parts = parts.join(detailed, on=c.CONSIGNMENT_ID, how="left").with_columns(
-                pl.coalesce("_detail", "_score").alias("_score")
-            )
+            parts = parts.join(
+                detailed, on=c.CONSIGNMENT_ID, how="left", maintain_order="left"
+            ).with_columns(pl.coalesce("_detail", "_score").alias("_score"))
         if hits.height and ACTION_LANE in hits.columns:
             rules = hits.group_by(c.CONSIGNMENT_ID, maintain_order=True).agg(
                 explain.rule_reason_expr().str.join(",").alias("_rules")
             )
-            parts = parts.join(rules, on=c.CONSIGNMENT_ID, how="left")
+            parts = parts.join(rules, on=c.CONSIGNMENT_ID, how="left", maintain_order="left")
         else:
             parts = parts.with_columns(pl.lit(None, dtype=pl.String).alias("_rules"))
         lowest = (
-            view.sort(VALUE_PERCENTILE, nulls_last=True)
+            view.select(c.CONSIGNMENT_ID, *_VALUE_COLUMNS)
+            .sort(VALUE_PERCENTILE, nulls_last=True)
             .group_by(c.CONSIGNMENT_ID, maintain_order=True)
             .first()
             .select(c.CONSIGNMENT_ID, explain.value_reason_expr(self.currency).alias("_value"))
         )
-        parts = parts.join(lowest, on=c.CONSIGNMENT_ID, how="left")
+        parts = parts.join(lowest, on=c.CONSIGNMENT_ID, how="left", maintain_order="left")
         pairs = parts.select(c.OFFICE_OF_ARRIVAL, AEO_STATUS).unique().drop_nulls()
         weights = pairs.with_columns(
             pl.Series(
@@ -255,20 +256,11 @@ class RiskEngine:
                 dtype=pl.Float64,
             )
         )
-        parts = parts.join(weights, on=[c.OFFICE_OF_ARRIVAL, AEO_STATUS], how="left").with_columns(
-            explain.aeo_reason_expr().alias("_aeo")
-        )
+        parts = parts.join(
+            weights, on=[c.OFFICE_OF_ARRIVAL, AEO_STATUS], how="left", maintain_order="left"
+        ).with_columns(explain.aeo_reason_expr().alias("_aeo"))
         joined = pl.concat_list("_lane", "_rules", "_score", "_value", "_aeo").list.drop_nulls()
-        return (
-            decisions.select(c.CONSIGNMENT_ID)
-            .join(
-                parts.select(
-                    c.CONSIGNMENT_ID,
-                    pl.concat_str(pl.lit("["), joined.list.join(","), pl.lit("]")).alias(REASONS),
-                ),
-                on=c.CONSIGNMENT_ID,
-                how="left",
-                maintain_order="left",
-            )
-            .get_column(REASONS)
-        )
+        # every join above keeps the decisions' row order
+        return parts.select(
+            pl.concat_str(pl.lit("["), joined.list.join(","), pl.lit("]")).alias(REASONS)
+        ).get_column(REASONS)

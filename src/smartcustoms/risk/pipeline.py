@@ -216,8 +216,14 @@ class RiskPipeline:
         self._check_fitted()
         return self.builder_.schema_.hash()
 
-    def features(self, view: pl.DataFrame) -> pl.DataFrame:
-        """Feature frame of a risk view, with profiles from the fitted history."""
+    def features(self, view: pl.DataFrame, *, values_applied: bool = False) -> pl.DataFrame:
+        """Feature frame of a risk view, with profiles from the fitted history.
+
+        Args:
+            view: Risk view to build features for.
+            values_applied: The view already carries value-control columns computed with
+                this pipeline's own reference (the engine's case): they are used as they are.
+        """
         self._check_fitted()
         # Rows scored are new (their labels are not in the history), so a history that
         # reaches past their filing time leaks nothing about them: overlap is allowed.
@@ -226,11 +232,15 @@ class RiskPipeline:
             if self.profiles_ is not None
             else None
         )
-        return self.builder_.transform(view, profiles=profiles, reference=self.reference_)
+        reference = None if values_applied else self.reference_
+        return self.builder_.transform(view, profiles=profiles, reference=reference)
 
-    def score_items(self, view: pl.DataFrame) -> pl.DataFrame:
-        """Per goods item: ``consignment_id``, ``item_no``, score and revenue if non-compliant."""
-        p, revenue = self.model_.predict_scores(self.features(view))
+    def score_items(self, view: pl.DataFrame, *, values_applied: bool = False) -> pl.DataFrame:
+        """Per goods item: ``consignment_id``, ``item_no``, score and revenue if non-compliant.
+
+        ``values_applied`` as in :meth:`features`.
+        """
+        p, revenue = self.model_.predict_scores(self.features(view, values_applied=values_applied))
         return view.select(c.CONSIGNMENT_ID, c.ITEM_NO).with_columns(
             pl.Series(ITEM_SCORE, p, dtype=pl.Float64),
             pl.Series(ITEM_REVENUE, revenue, dtype=pl.Float64),
@@ -269,14 +279,16 @@ class RiskPipeline:
             for row, idx in enumerate(order)
         ]
 
-    def score_consignments(self, view: pl.DataFrame, *, top: int = 0) -> pl.DataFrame:
+    def score_consignments(
+        self, view: pl.DataFrame, *, top: int = 0, values_applied: bool = False
+    ) -> pl.DataFrame:
         """Per consignment: score, expected revenue, riskiest item and model version.
 
         :data:`RISK_SCORE` is the riskiest item's probability; :data:`EXPECTED_REVENUE` sums
         probability x revenue over the items. With ``top`` > 0, ``top_contributions`` holds
         the riskiest item's largest feature contributions (see :meth:`contributions`).
         """
-        items = self.score_items(view)
+        items = self.score_items(view, values_applied=values_applied)
         scored = (
             items.sort(ITEM_SCORE, descending=True, maintain_order=True)
             .group_by(c.CONSIGNMENT_ID, maintain_order=True)
