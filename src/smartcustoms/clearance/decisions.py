@@ -11,8 +11,6 @@ from smartcustoms.risk._ruleset import (
     ACTION_LANE,
     ACTION_WEIGHT,
     ITEM_NOS,
-    LEGAL_BASIS,
-    RULE_DESCRIPTION,
     RULE_ID,
     RULE_VERSION,
 )
@@ -100,8 +98,6 @@ def write_decisions(
                 pl.col(ACTION_LANE).alias("lane"),
                 pl.col(ACTION_WEIGHT).alias("weight"),
                 pl.col(ITEM_NOS).cast(pl.List(pl.String)).list.join(",").alias("item_nos"),
-                pl.col(RULE_DESCRIPTION).alias("description"),
-                pl.col(LEGAL_BASIS).alias("legal_basis"),
                 pl.lit(now).alias("hit_at"),
             ),
         )

@@ -57,6 +57,8 @@ from smartcustoms.risk.value_controls import ValueReference, with_value_controls
 
 __all__ = ["RiskEngine", "RiskOutcome"]
 
+_RISKIEST = "riskiest_item"
+
 _VALUE_COLUMNS = (UNIT_VALUE, VALUE_REF_MEDIAN, VALUE_PERCENTILE, VALUE_REF_LEVEL, VALUE_REF_N)
 
 
@@ -154,7 +156,7 @@ class RiskEngine:
         if self.pipeline is not None:
             scores = self.pipeline.score_consignments(
                 view, top=0, values_applied=self.reference is self.pipeline.reference_
-            ).select(c.CONSIGNMENT_ID, RISK_SCORE, EXPECTED_REVENUE, MODEL_VERSION)
+            ).select(c.CONSIGNMENT_ID, RISK_SCORE, EXPECTED_REVENUE, MODEL_VERSION, _RISKIEST)
             cons = cons.join(scores, on=c.CONSIGNMENT_ID, how="left").with_columns(
                 pl.col(RISK_SCORE).alias("_selection_score")
             )
@@ -164,6 +166,7 @@ class RiskEngine:
                 pl.lit(None, dtype=pl.Float64).alias(RISK_SCORE),
                 pl.lit(None, dtype=pl.Float64).alias(EXPECTED_REVENUE),
                 pl.lit(None, dtype=pl.String).alias(MODEL_VERSION),
+                pl.lit(None, dtype=pl.Int64).alias(_RISKIEST),
                 pl.lit(None, dtype=pl.Float64).alias("_selection_score"),
             )
         candidates = cons.with_columns(pl.col("_selection_score").alias(RISK_SCORE)).drop(
@@ -204,14 +207,39 @@ class RiskEngine:
             for row in scored.iter_rows(named=True)
         }
 
+    def _explain_controlled(self, view: pl.DataFrame, controlled: pl.DataFrame) -> dict[str, str]:
+        """Model reasons with contributions for the red and yellow consignments.
+
+        Uses the scores and riskiest items already computed for the batch: only the
+        contributions (TreeSHAP) of one goods item per consignment are computed here.
+        """
+        if self.pipeline is None or controlled.is_empty():
+            return {}
+        keys = controlled.select(c.CONSIGNMENT_ID, pl.col(_RISKIEST).alias(c.ITEM_NO))
+        riskiest = view.join(keys, on=[c.CONSIGNMENT_ID, c.ITEM_NO], how="semi")
+        texts = self.pipeline.contributions(
+            riskiest, top=3, values_applied=self.reference is self.pipeline.reference_
+        )
+        by_id = dict(zip(riskiest[c.CONSIGNMENT_ID].to_list(), texts, strict=True))
+        return {
+            row[c.CONSIGNMENT_ID]: json.dumps(
+                explain.model_reasons(
+                    row[RISK_SCORE],
+                    row[EXPECTED_REVENUE],
+                    row[MODEL_VERSION],
+                    by_id.get(row[c.CONSIGNMENT_ID]),
+                    self.currency,
+                )
+            )
+            for row in controlled.iter_rows(named=True)
+        }
+
     def _reasons(
         self, view: pl.DataFrame, decisions: pl.DataFrame, hits: pl.DataFrame
     ) -> pl.Series:
         """The JSON reasons list of every decision, built for the whole batch at once."""
         controlled = decisions.filter(pl.col(LANE).is_in([Lane.RED, Lane.YELLOW]))
-        explained = self.explain_view(
-            view.filter(pl.col(c.CONSIGNMENT_ID).is_in(controlled[c.CONSIGNMENT_ID].implode()))
-        )
+        explained = self._explain_controlled(view, controlled)
         parts = decisions.select(
             c.CONSIGNMENT_ID,
             c.OFFICE_OF_ARRIVAL,

@@ -246,16 +246,19 @@ class RiskPipeline:
             pl.Series(ITEM_REVENUE, revenue, dtype=pl.Float64),
         )
 
-    def contributions(self, view: pl.DataFrame, *, top: int = 3) -> list[str]:
+    def contributions(
+        self, view: pl.DataFrame, *, top: int = 3, values_applied: bool = False
+    ) -> list[str]:
         """JSON text per row of ``view``: its ``top`` feature contributions.
 
         Each entry is ``[feature, value, log-odds contribution]``, largest magnitude first
         (LightGBM's exact TreeSHAP values). Costly (about half a millisecond per row), so
-        callers explain only the rows an officer will read.
+        callers explain only the rows an officer will read. ``values_applied`` as in
+        :meth:`features`.
         """
         if view.is_empty():
             return []
-        features = self.features(view)
+        features = self.features(view, values_applied=values_applied)
         contrib = self.model_.contributions(features)[:, :-1]
         names = self.model_.feature_names_
         order = np.argsort(-np.abs(contrib), axis=1)[:, :top]

@@ -251,10 +251,11 @@ rule_hits = Table(
     Column("lane", String(8)),
     Column("weight", Float),
     Column("item_nos", Text),
-    Column("description", Text),
-    Column("legal_basis", Text),
     Column("hit_at", UTCDateTime, nullable=False),
-    comment="Every targeting-rule hit, per consignment.",
+    comment=(
+        "Every targeting-rule hit, per consignment (the rule's text and legal basis are in "
+        "the ruleset and in the decision's reasons)."
+    ),
 )
 
 inspection_results = Table(

@@ -104,11 +104,12 @@ def upgrade() -> None:
         sa.Column("lane", sa.String(length=8), nullable=True),
         sa.Column("weight", sa.Float(), nullable=True),
         sa.Column("item_nos", sa.Text(), nullable=True),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("legal_basis", sa.Text(), nullable=True),
         sa.Column("hit_at", smartcustoms.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        comment="Every targeting-rule hit, per consignment.",
+        comment=(
+            "Every targeting-rule hit, per consignment (the rule's text and legal basis are in "
+            "the ruleset and in the decision's reasons)."
+        ),
     )
     with op.batch_alter_table("rule_hits", schema=None) as batch_op:
         batch_op.create_index(
