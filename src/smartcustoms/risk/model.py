@@ -73,9 +73,13 @@ def frame_schema_hash(
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
-def feature_matrix(features: pl.DataFrame, names: Sequence[str]) -> NDArray[np.float64]:
-    """The named columns as one float matrix (nulls -> NaN, which LightGBM reads as missing)."""
-    return features.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy()
+def feature_matrix(features: pl.DataFrame, names: Sequence[str]) -> NDArray[np.float32]:
+    """The named columns as one C-ordered float32 matrix (nulls -> NaN, read as missing).
+
+    32 bits are what LightGBM bins features into anyway, and halve the memory it walks.
+    """
+    matrix = features.select(pl.col(n).cast(pl.Float32) for n in names).to_numpy()
+    return np.ascontiguousarray(matrix, dtype=np.float32)
 
 
 def _refuse_labels(columns: Sequence[str]) -> None:
@@ -267,7 +271,7 @@ class RiskModel:
         if not hasattr(self, "classifier_"):
             raise NotFittedError("this RiskModel is not fitted yet; call fit() first")
 
-    def _matrix(self, x: pl.DataFrame) -> NDArray[np.float64]:
+    def _matrix(self, x: pl.DataFrame) -> NDArray[np.float32]:
         self._check_fitted()
         missing = [n for n in self.feature_names_ if n not in x.columns]
         if missing:
