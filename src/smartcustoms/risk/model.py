@@ -119,7 +119,7 @@ class RiskModel:
     def __init__(
         self,
         *,
-        n_estimators: int = 300,
+        n_estimators: int = 150,
         learning_rate: float = 0.1,
         num_leaves: int = 31,
         min_child_samples: int = 20,
