@@ -10,7 +10,7 @@ from rich.table import Table
 
 from smartcustoms.aeo import check_operators
 from smartcustoms.cli._common import db_option, echo_json, json_option, make_platform
-from smartcustoms.errors import InvalidInspectionResultError, Problem
+from smartcustoms.errors import Problem
 from smartcustoms.risk.policy import check_policy
 from smartcustoms.risk.rules import check_rules
 from smartcustoms.targeting import read_results_file
@@ -140,10 +140,7 @@ def inspect(
         ]
     else:
         raise click.UsageError("give CONSIGNMENT_ID with --result, or --file")
-    try:
-        written = platform.targeting.record_inspections(rows, actor=officer)
-    except InvalidInspectionResultError:
-        raise
+    written = platform.targeting.record_inspections(rows, actor=officer)
     if as_json:
         echo_json({"recorded": written})
     else:

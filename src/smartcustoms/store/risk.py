@@ -190,21 +190,6 @@ class RiskRecords:
                 for r in rows
             ]
 
-    def label_counts(self) -> dict[str, int]:
-        """Consignments per latest result (``compliant``/``noncompliant``)."""
-        history = self.labels()
-        counts = history.group_by("result").len()
-        return dict(zip(counts["result"].to_list(), counts["len"].to_list(), strict=True))
-
-    def labels(self) -> pl.DataFrame:
-        """The latest result per consignment: ``consignment_id``, ``result``."""
-        with self.store.writer() as writer:
-            return writer.query(
-                "SELECT consignment_id, result FROM inspection_results x WHERE x.id = "
-                "(SELECT max(id) FROM inspection_results y "
-                "WHERE y.consignment_id = x.consignment_id)"
-            )
-
     # ---------------------------------------------------------------- decisions
 
     def decision(self, consignment_id: str) -> dict[str, Any] | None:
