@@ -12,10 +12,13 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings", "load_settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "DEFAULT_SECRET_KEY", "Settings", "load_settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///smartcustoms.db"
 """The embedded default: a SQLite file in the working directory, created on first use."""
+
+DEFAULT_SECRET_KEY = "development-only-secret-change-me"
+"""Signs sessions in development; the service refuses it when ``environment=production``."""
 
 
 class Settings(BaseSettings):
@@ -112,6 +115,17 @@ class Settings(BaseSettings):
         gt=0,
         description="Population stability index of live vs training scores above which "
         "`risk drift` warns.",
+    )
+    environment: str = Field(
+        default="development",
+        pattern="^(development|production)$",
+        description="development or production. In production the service refuses to start "
+        "with the default secret key and marks session cookies Secure (HTTPS only).",
+    )
+    secret_key: str = Field(
+        default=DEFAULT_SECRET_KEY,
+        description="Key that signs portal session cookies and CSRF tokens. Set a long random "
+        "value in production (`python -c 'import secrets; print(secrets.token_urlsafe(48))'`).",
     )
 
 

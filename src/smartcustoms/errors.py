@@ -20,16 +20,22 @@ Codes never change meaning once released.
     │   ├── InvalidOperatorFileError               aeo.invalid_file
     │   ├── LabelLeakageError                      risk.label_leakage
     │   ├── InsufficientLabelsError                risk.insufficient_labels
-    │   └── InvalidInspectionResultError           inspection.invalid
+    │   ├── InvalidInspectionResultError           inspection.invalid
+    │   └── InvalidUserError                       user.invalid
     ├── NotFoundError (LookupError)                not_found
     │   ├── QuarantineEntryNotFoundError           quarantine.not_found
     │   ├── ConsignmentNotFoundError               consignment.not_found
-    │   └── ModelNotFoundError                     risk.model_not_found
+    │   ├── ModelNotFoundError                     risk.model_not_found
+    │   ├── UserNotFoundError                      user.not_found
+    │   └── JobNotFoundError                       job.not_found
     ├── NotFittedError (ValueError, AttributeError)  risk.not_fitted
     ├── ModelSchemaMismatchError                   risk.model_schema
     ├── ConflictError                              conflict
     │   ├── FilingConflictError                    filing.conflict
-    │   └── QuarantineEntryClosedError             quarantine.closed
+    │   ├── QuarantineEntryClosedError             quarantine.closed
+    │   └── UserConflictError                      user.conflict
+    ├── AuthenticationError                        auth.unauthenticated
+    ├── PermissionDeniedError                      auth.forbidden
     ├── ConfigurationError                         config.invalid
     └── StoreError                                 store.error
         └── SchemaVersionError                     store.schema_version
@@ -45,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
     "ConsignmentNotFoundError",
@@ -58,12 +65,15 @@ __all__ = [
     "InvalidOperatorFileError",
     "InvalidRuleFileError",
     "InvalidTariffFileError",
+    "InvalidUserError",
+    "JobNotFoundError",
     "LabelLeakageError",
     "MissingExchangeRateError",
     "ModelNotFoundError",
     "ModelSchemaMismatchError",
     "NotFittedError",
     "NotFoundError",
+    "PermissionDeniedError",
     "Problem",
     "QuarantineEntryClosedError",
     "QuarantineEntryNotFoundError",
@@ -73,6 +83,8 @@ __all__ = [
     "UnknownFormatError",
     "UnknownHSCodeError",
     "UnknownRegimeError",
+    "UserConflictError",
+    "UserNotFoundError",
 ]
 
 
@@ -238,6 +250,13 @@ class InvalidInspectionResultError(InvalidInputError):
     title = "Invalid inspection result"
 
 
+class InvalidUserError(InvalidInputError):
+    """A user or API-key request that cannot be carried out (unknown role, missing filer id...)."""
+
+    code = "user.invalid"
+    title = "Invalid user"
+
+
 class NotFoundError(SmartCustomsError, LookupError):
     """A named thing does not exist (or the caller may not know it exists)."""
 
@@ -264,6 +283,20 @@ class ModelNotFoundError(NotFoundError):
 
     code = "risk.model_not_found"
     title = "Risk model not found"
+
+
+class UserNotFoundError(NotFoundError):
+    """No such user."""
+
+    code = "user.not_found"
+    title = "User not found"
+
+
+class JobNotFoundError(NotFoundError):
+    """No such job (or not one of the caller's)."""
+
+    code = "job.not_found"
+    title = "Job not found"
 
 
 class NotFittedError(SmartCustomsError, ValueError, AttributeError):
@@ -299,6 +332,27 @@ class QuarantineEntryClosedError(ConflictError):
 
     code = "quarantine.closed"
     title = "Quarantine entry closed"
+
+
+class UserConflictError(ConflictError):
+    """A user with that id already exists."""
+
+    code = "user.conflict"
+    title = "User already exists"
+
+
+class AuthenticationError(SmartCustomsError):
+    """No valid credentials: missing, malformed, unknown or revoked API key or password."""
+
+    code = "auth.unauthenticated"
+    title = "Authentication required"
+
+
+class PermissionDeniedError(SmartCustomsError):
+    """The caller's role may not do this."""
+
+    code = "auth.forbidden"
+    title = "Permission denied"
 
 
 class ConfigurationError(SmartCustomsError):

@@ -32,6 +32,7 @@ from smartcustoms.risk.policy import LanePolicy, default_policy, load_policy
 from smartcustoms.risk.rules import RuleSet, load_example_rules, load_rules
 from smartcustoms.risk.value_controls import ValueReference
 from smartcustoms.store import QuarantineEntry, Store
+from smartcustoms.store.access import AccessRecords
 from smartcustoms.store.risk import RiskRecords
 from smartcustoms.targeting import Targeting
 from smartcustoms.tariff import (
@@ -115,6 +116,11 @@ class SmartCustoms:
     def risk_records(self) -> RiskRecords:
         """Decisions, rule hits, inspection results and models in the store."""
         return RiskRecords(self.store)
+
+    @cached_property
+    def access(self) -> AccessRecords:
+        """Users and API keys."""
+        return AccessRecords(self.store)
 
     @cached_property
     def targeting(self) -> Targeting:

@@ -19,13 +19,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from smartcustoms.errors import (
     Problem,
     QuarantineEntryNotFoundError,
     SchemaVersionError,
+    StoreError,
 )
 from smartcustoms.store import tables as t
 from smartcustoms.store.bulk import BulkWriter
@@ -158,6 +160,14 @@ class Store:
     def writer(self) -> BulkWriter:
         """A bulk-write transaction (use with ``with``)."""
         return BulkWriter(self.engine)
+
+    def ping(self) -> None:
+        """Run a trivial query (raises :class:`StoreError` when the database does not answer)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the database does not answer: {exc.__class__.__name__}") from exc
 
     def dispose(self) -> None:
         """Close pooled connections."""

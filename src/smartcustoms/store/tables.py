@@ -31,6 +31,7 @@ from smartcustoms.store.types import Money, UTCDateTime
 
 __all__ = [
     "FILING_LEVEL_COLUMNS",
+    "api_keys",
     "assessments",
     "audit_log",
     "batches",
@@ -45,6 +46,7 @@ __all__ = [
     "risk_decisions",
     "risk_models",
     "rule_hits",
+    "users",
     "value_references",
 ]
 
@@ -170,6 +172,7 @@ quarantine = Table(
     Column("attempts", Integer, nullable=False),
     Column("batch_id", String(64), nullable=False),
     Column("resolved_filing_id", String(128)),
+    Column("tenant", String(128), index=True),
     comment="Rejected filings, whole, with every problem; resubmittable.",
 )
 
@@ -302,4 +305,67 @@ value_references = Table(
     Column("is_active", Boolean, nullable=False),
     Column("artifact", LargeBinary, nullable=False),
     comment="Learned unit-value references (value controls), as Parquet.",
+)
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("filer_id", String(128)),
+    Column("offices", Text, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("password_hash", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    comment="People and systems that use the service; offices is a JSON list (officers).",
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("label", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    comment="API keys: only the SHA-256 of the secret part is kept.",
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("tenant", String(128), index=True),
+    Column("status", String(16), nullable=False),
+    Column("source", Text),
+    Column("received", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("batch_id", String(64)),
+    Column("error", Text),
+    Column("result", LargeBinary),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    comment="Asynchronous work (bulk filings): progress counts and the result file.",
+)
+
+lane_changes = Table(
+    "lane_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(128), nullable=False, index=True),
+    Column("from_lane", String(8), nullable=False),
+    Column("to_lane", String(8), nullable=False),
+    Column("justification", Text, nullable=False),
+    Column("officer", Text, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    comment="Lanes re-routed by an officer, each with its mandatory justification.",
 )

@@ -1,0 +1,57 @@
+"""The service: one FastAPI application built from a platform object.
+
+``create_app(platform)`` mounts the versioned API under ``/api/v1`` (OpenAPI document at
+``/api/v1/openapi.json``, interactive docs at ``/api/v1/docs``) and renders every error as
+problem details (:mod:`.problems`). ``smartcustoms serve`` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import APIRouter, FastAPI
+
+from smartcustoms import __version__
+from smartcustoms.api.problems import install_problem_handlers
+from smartcustoms.api.routers import system
+from smartcustoms.config import DEFAULT_SECRET_KEY
+from smartcustoms.errors import ConfigurationError
+from smartcustoms.platform import SmartCustoms
+
+__all__ = ["API_PREFIX", "ROUTERS", "create_app"]
+
+API_PREFIX: Final = "/api/v1"
+"""Where version 1 of the API is mounted."""
+
+ROUTERS: Final[tuple[APIRouter, ...]] = (system.router,)
+"""The routers of version 1; later domains (TRS, ledger) append theirs here."""
+
+
+def create_app(platform: SmartCustoms | None = None) -> FastAPI:
+    """Build the service for ``platform`` (read from the environment when omitted).
+
+    Raises:
+        ConfigurationError: ``environment=production`` with the default secret key.
+    """
+    platform = platform or SmartCustoms()
+    settings = platform.settings
+    if settings.environment == "production" and (
+        settings.secret_key == DEFAULT_SECRET_KEY or len(settings.secret_key) < 32
+    ):
+        raise ConfigurationError(
+            "refusing to start in production with the default or a short secret key: set "
+            "SMARTCUSTOMS_SECRET_KEY to at least 32 random characters"
+        )
+    app = FastAPI(
+        title="smartcustoms",
+        version=__version__,
+        summary="Smart Customs platform: filings, risk lanes, inspections, analytics.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.platform = platform
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,66 @@
+"""Authentication and role checks for the API routes (FastAPI dependencies).
+
+A request authenticates with an API key, ``Authorization: Bearer sck_...`` (or the
+``X-API-Key`` header). Routes declare the roles they admit with :func:`require`; the
+principal's filer id and offices then scope what the route may read (see
+:class:`smartcustoms.access.Principal`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from smartcustoms.access import Principal, Role
+from smartcustoms.errors import AuthenticationError, PermissionDeniedError
+from smartcustoms.platform import SmartCustoms
+
+__all__ = ["CurrentPrincipal", "PlatformDep", "get_platform", "get_principal", "require"]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Bearer sck_...`.")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
+
+
+def get_platform(request: Request) -> SmartCustoms:
+    """The platform the app was built from."""
+    platform: SmartCustoms = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[SmartCustoms, Depends(get_platform)]
+
+
+def get_principal(
+    request: Request,
+    platform: PlatformDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_header)],
+) -> Principal:
+    """The authenticated principal of the request (raises ``auth.unauthenticated``)."""
+    token = bearer.credentials if bearer is not None else api_key
+    if not token:
+        raise AuthenticationError("this route needs an API key (Authorization: Bearer sck_...)")
+    principal = platform.access.authenticate_key(token)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only ``roles`` (``auth.forbidden`` for the others)."""
+    allowed = frozenset(roles)
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise PermissionDeniedError(
+                f"role {principal.role} may not use this route (needs "
+                f"{' or '.join(sorted(r.value for r in allowed))})"
+            )
+        return principal
+
+    return check

@@ -1,0 +1,79 @@
+"""Users and API keys in the store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from smartcustoms.access import Role
+from smartcustoms.errors import (
+    AuthenticationError,
+    InvalidUserError,
+    UserConflictError,
+    UserNotFoundError,
+)
+from smartcustoms.platform import SmartCustoms
+from smartcustoms.store import tables as t
+
+
+def test_keys_authenticate_until_revoked(platform: SmartCustoms) -> None:
+    access = platform.access
+    access.add_user("shop", Role.FILER, filer_id="F1")
+    key = access.issue_key("shop", label="ci")
+    principal = access.authenticate_key(key.token)
+    assert (principal.user_id, principal.role, principal.filer_id) == ("shop", Role.FILER, "F1")
+    with platform.store.engine.connect() as conn:
+        stored = conn.execute(select(t.api_keys.c.key_hash)).scalar_one()
+    assert stored == key.key_hash and key.token.split("_")[-1] not in stored
+    access.revoke_key(key.key_id)
+    with pytest.raises(AuthenticationError):
+        access.authenticate_key(key.token)
+
+
+def test_revoking_a_user_revokes_its_keys(platform: SmartCustoms) -> None:
+    access = platform.access
+    access.add_user("ana", Role.OFFICER, offices=["FR000730"], password="correct horse battery")
+    key = access.issue_key("ana")
+    assert access.authenticate_password("ana", "correct horse battery").offices == {"FR000730"}
+    access.revoke_user("ana")
+    with pytest.raises(AuthenticationError):
+        access.authenticate_key(key.token)
+    with pytest.raises(AuthenticationError):
+        access.authenticate_password("ana", "correct horse battery")
+    assert [u.user_id for u in access.users()] == []
+    assert [u.user_id for u in access.users(include_revoked=True)] == ["ana"]
+    actions = [e["action"] for e in platform.store.audit_entries()]
+    assert {"user.add", "api_key.issue", "user.revoke"} <= set(actions)
+
+
+def test_wrong_or_forged_keys_are_refused_alike(platform: SmartCustoms) -> None:
+    access = platform.access
+    access.add_user("shop", Role.FILER, filer_id="F1")
+    key = access.issue_key("shop")
+    forged = key.token[:-4] + ("AAAA" if not key.token.endswith("AAAA") else "BBBB")
+    for token in (forged, "sck_0000000000000000_x", "nonsense", ""):
+        with pytest.raises(AuthenticationError, match="invalid or revoked API key"):
+            access.authenticate_key(token)
+
+
+def test_every_problem_of_a_bad_user_is_reported_at_once(platform: SmartCustoms) -> None:
+    with pytest.raises(InvalidUserError) as info:
+        platform.access.add_user(" bad id", "clerk", language="de", password="short", filer_id="F9")
+    codes = {p.code for p in info.value.problems}
+    assert codes == {"user.id", "user.role", "user.language", "user.password", "user.filer_id"}
+    with pytest.raises(InvalidUserError) as info:
+        platform.access.add_user("ana", Role.OFFICER)
+    assert [p.code for p in info.value.problems] == ["user.offices"]
+    with pytest.raises(InvalidUserError) as info:
+        platform.access.add_user("shop", Role.FILER)
+    assert [p.code for p in info.value.problems] == ["user.filer_id"]
+
+
+def test_user_ids_are_unique_and_lookups_say_not_found(platform: SmartCustoms) -> None:
+    platform.access.add_user("boss", Role.ADMIN)
+    with pytest.raises(UserConflictError):
+        platform.access.add_user("boss", Role.ANALYST)
+    with pytest.raises(UserNotFoundError):
+        platform.access.user("nobody")
+    with pytest.raises(UserNotFoundError):
+        platform.access.revoke_key("0000000000000000")
