@@ -4,3 +4,5 @@
 ``analyst`` and ``events``. The Time Release Study and the partner ledger add routers of
 their own the same way (:data:`smartcustoms.api.app.ROUTERS`).
 """
+
+__all__: list[str] = []
