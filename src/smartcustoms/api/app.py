@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from smartcustoms import __version__
 from smartcustoms.api.problems import install_problem_handlers
-from smartcustoms.api.routers import system
+from smartcustoms.api.routers import analyst, events, filings, officer, system
 from smartcustoms.config import DEFAULT_SECRET_KEY
 from smartcustoms.errors import ConfigurationError
 from smartcustoms.platform import SmartCustoms
@@ -23,7 +23,13 @@ __all__ = ["API_PREFIX", "ROUTERS", "create_app"]
 API_PREFIX: Final = "/api/v1"
 """Where version 1 of the API is mounted."""
 
-ROUTERS: Final[tuple[APIRouter, ...]] = (system.router,)
+ROUTERS: Final[tuple[APIRouter, ...]] = (
+    system.router,
+    filings.router,
+    officer.router,
+    analyst.router,
+    events.router,
+)
 """The routers of version 1; later domains (TRS, ledger) append theirs here."""
 
 
