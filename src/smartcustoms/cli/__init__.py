@@ -19,8 +19,10 @@ from smartcustoms.cli.clear import clear_command, demo_command
 from smartcustoms.cli.db import db_group
 from smartcustoms.cli.quarantine import quarantine_group
 from smartcustoms.cli.risk import risk_group
+from smartcustoms.cli.serve import serve_command
 from smartcustoms.cli.synth import synth_group
 from smartcustoms.cli.tariff import tariff_group
+from smartcustoms.cli.users import users_group
 from smartcustoms.errors import SmartCustomsError
 
 __all__ = ["cli", "main"]
@@ -51,6 +53,8 @@ cli.add_command(tariff_group)
 cli.add_command(synth_group)
 cli.add_command(db_group)
 cli.add_command(risk_group)
+cli.add_command(users_group)
+cli.add_command(serve_command)
 
 
 def main() -> None:
