@@ -8,7 +8,6 @@ principal's filer id and offices then scope what the route may read (see
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,7 +17,14 @@ from smartcustoms.access import Principal, Role
 from smartcustoms.errors import AuthenticationError, PermissionDeniedError
 from smartcustoms.platform import SmartCustoms
 
-__all__ = ["CurrentPrincipal", "PlatformDep", "get_platform", "get_principal", "require"]
+__all__ = [
+    "CurrentPrincipal",
+    "PlatformDep",
+    "RoleGate",
+    "get_platform",
+    "get_principal",
+    "require",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Bearer sck_...`.")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
@@ -51,16 +57,26 @@ def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency admitting only ``roles`` (``auth.forbidden`` for the others)."""
-    allowed = frozenset(roles)
+class RoleGate:
+    """A dependency admitting only some roles (``auth.forbidden`` for the others).
 
-    def check(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in allowed:
+    Routes take it through :func:`require`; the admitted roles stay readable on the gate
+    (``roles``), so the authorization matrix can be listed and tested from the app itself.
+    """
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    def __call__(self, principal: CurrentPrincipal) -> Principal:
+        """Return the principal if its role is admitted."""
+        if principal.role not in self.roles:
             raise PermissionDeniedError(
                 f"role {principal.role} may not use this route (needs "
-                f"{' or '.join(sorted(r.value for r in allowed))})"
+                f"{' or '.join(sorted(r.value for r in self.roles))})"
             )
         return principal
 
-    return check
+
+def require(*roles: Role) -> RoleGate:
+    """A dependency admitting only ``roles``: ``Annotated[Principal, Depends(require(...))]``."""
+    return RoleGate(frozenset(roles))
