@@ -8,13 +8,15 @@ payment, release, exit). Events are the source of truth for release-time measure
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 import polars as pl
 
+from smartcustoms.errors import Problem
 from smartcustoms.model.columns import TIMESTAMP
 
-__all__ = ["EVENT_SCHEMA", "EventType"]
+__all__ = ["EVENT_INPUT_FIELDS", "EVENT_SCHEMA", "EventType", "parse_events"]
 
 
 class EventType(StrEnum):
@@ -58,3 +60,113 @@ EVENT_SCHEMA: Final = pl.Schema(
     ]
 )
 """Schema of a lifecycle-events frame."""
+
+EVENT_INPUT_FIELDS: Final = ("consignment_id", "event_type", "occurred_at", "office")
+"""Fields of an event as filed (``office`` optional; ``source`` is set by the receiver)."""
+
+_TIME_FORMATS: Final = (
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+)
+
+
+def _timestamp(expr: pl.Expr) -> pl.Expr:
+    """ISO 8601 text to UTC; naive times are taken as UTC (as everywhere in filings)."""
+    return pl.coalesce(
+        *(
+            expr.str.to_datetime(fmt, strict=False, time_unit="us").dt.convert_time_zone("UTC")
+            if "%#z" in fmt
+            else expr.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(
+                "UTC", non_existent="null"
+            )
+            for fmt in _TIME_FORMATS
+        )
+    ).cast(TIMESTAMP)
+
+
+def parse_events(
+    records: Iterable[Mapping[str, Any]], *, source: str, path: str = "events"
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """Check filed events and turn them into an :data:`EVENT_SCHEMA` frame.
+
+    Vectorised over the whole list (a bulk file of millions of events is one frame); only
+    the rows with problems are visited in Python, to word them.
+
+    Args:
+        records: Events as mappings with :data:`EVENT_INPUT_FIELDS` (values as text).
+        source: Who reported them (stored with each event).
+        path: Prefix of each problem's path (``events[3].event_type``).
+
+    Returns:
+        The valid events, and every problem found (codes ``event.consignment``,
+        ``event.type``, ``event.time``, ``event.field``). Callers store nothing when any
+        problem is found, so a corrected file can be sent again whole.
+    """
+    rows = [dict(r) for r in records]
+    problems: list[Problem] = []
+    for i, row in enumerate(rows):
+        unknown = sorted(set(row) - set(EVENT_INPUT_FIELDS))
+        if unknown:
+            problems.append(
+                Problem(
+                    "event.field",
+                    f"{path}[{i}]",
+                    f"unknown field(s) {', '.join(unknown)}; events have "
+                    f"{', '.join(EVENT_INPUT_FIELDS)}",
+                )
+            )
+    raw = pl.DataFrame(
+        {
+            f: [None if r.get(f) is None else str(r.get(f)) for r in rows]
+            for f in EVENT_INPUT_FIELDS
+        },
+        schema=dict.fromkeys(EVENT_INPUT_FIELDS, pl.String()),
+    ).with_row_index("_i")
+    types = [t.value for t in EventType]
+    checked = raw.with_columns(
+        _timestamp(pl.col("occurred_at")).alias("_at"),
+        pl.col("event_type").is_in(types).fill_null(False).alias("_type_ok"),
+        (pl.col("consignment_id").str.strip_chars().str.len_chars() > 0)
+        .fill_null(False)
+        .alias("_id_ok"),
+    )
+    bad = checked.filter(~pl.col("_type_ok") | ~pl.col("_id_ok") | pl.col("_at").is_null())
+    for row in bad.iter_rows(named=True):
+        where = f"{path}[{row['_i']}]"
+        if not row["_id_ok"]:
+            problems.append(
+                Problem("event.consignment", f"{where}.consignment_id", "consignment id missing")
+            )
+        if not row["_type_ok"]:
+            problems.append(
+                Problem(
+                    "event.type",
+                    f"{where}.event_type",
+                    f"unknown event type {row['event_type']!r}; one of {', '.join(types)}",
+                )
+            )
+        if row["_at"] is None:
+            problems.append(
+                Problem(
+                    "event.time",
+                    f"{where}.occurred_at",
+                    f"occurred_at {row['occurred_at']!r} is not an ISO 8601 date-time "
+                    "(e.g. 2026-11-22T09:30:00+01:00)",
+                )
+            )
+    frame = checked.select(
+        pl.col("consignment_id").str.strip_chars(),
+        "event_type",
+        pl.col("_at").alias("occurred_at"),
+        "office",
+        pl.lit(source).alias("source"),
+    ).cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
+    return frame, sorted(problems, key=lambda p: (_index(p.path), p.path))
+
+
+def _index(path: str) -> int:
+    start = path.find("[")
+    return int(path[start + 1 : path.index("]")]) if start >= 0 else -1
