@@ -17,6 +17,7 @@ from smartcustoms.api.routers import analyst, events, filings, officer, system
 from smartcustoms.config import DEFAULT_SECRET_KEY
 from smartcustoms.errors import ConfigurationError
 from smartcustoms.platform import SmartCustoms
+from smartcustoms.portal import install_portal
 
 __all__ = ["API_PREFIX", "ROUTERS", "create_app"]
 
@@ -33,8 +34,10 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
 """The routers of version 1; later domains (TRS, ledger) append theirs here."""
 
 
-def create_app(platform: SmartCustoms | None = None) -> FastAPI:
+def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> FastAPI:
     """Build the service for ``platform`` (read from the environment when omitted).
+
+    The officer portal is mounted under ``/portal`` unless ``portal`` is false.
 
     Raises:
         ConfigurationError: ``environment=production`` with the default secret key.
@@ -60,4 +63,6 @@ def create_app(platform: SmartCustoms | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    if portal:
+        install_portal(app, platform)
     return app

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smartcustoms import errors as e
@@ -113,9 +113,23 @@ def problem_body(
     }
 
 
-def _domain(request: Request, exc: Exception) -> ProblemResponse:
+def _portal_page(
+    request: Request, error: e.SmartCustomsError | None, status: int
+) -> Response | None:
+    """The portal's HTML error page for its own paths (``None``: answer problem details)."""
+    render = getattr(request.app.state, "html_error", None)
+    if render is None or not request.url.path.startswith("/portal"):
+        return None
+    page: Response = render(request, error, status)
+    return page
+
+
+def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.SmartCustomsError)
     status = status_of(exc)
+    page = _portal_page(request, exc, status)
+    if page is not None:
+        return page
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status >= 500:
         _LOG.error("server-side error on %s: %s", request.url.path, exc)
@@ -133,7 +147,7 @@ def _domain(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-def _validation(request: Request, exc: Exception) -> ProblemResponse:
+def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = [
         {
@@ -144,6 +158,15 @@ def _validation(request: Request, exc: Exception) -> ProblemResponse:
         }
         for err in exc.errors()
     ]
+    page = _portal_page(
+        request,
+        e.InvalidInputError(
+            "the form has problems", tuple(e.Problem.from_dict(p) for p in problems)
+        ),
+        422,
+    )
+    if page is not None:
+        return page
     return ProblemResponse(
         problem_body(
             code="request.invalid",
@@ -157,9 +180,14 @@ def _validation(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-def _http(request: Request, exc: Exception) -> ProblemResponse:
+def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, (f"http.{exc.status_code}", "HTTP error"))
+    page = _portal_page(
+        request, e.NotFoundError(title) if exc.status_code == 404 else None, exc.status_code
+    )
+    if page is not None:
+        return page
     detail = exc.detail if isinstance(exc.detail, str) else title
     return ProblemResponse(
         problem_body(
@@ -170,8 +198,11 @@ def _http(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
+def _unexpected(request: Request, exc: Exception) -> Response:
     _LOG.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    page = _portal_page(request, None, 500)
+    if page is not None:
+        return page
     return ProblemResponse(
         problem_body(
             code="internal.error",
