@@ -13,8 +13,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from smartcustoms.portal.csrf import csrf_token
 from smartcustoms.portal.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, translations
+from smartcustoms.portal.vocabulary import N_
 
-__all__ = ["environment", "render"]
+__all__ = ["NAV_PAGES", "environment", "language_of", "render"]
+
+NAV_PAGES: list[tuple[str, str, tuple[str, ...]]] = [
+    ("/portal/", N_("Dashboard"), ("filer", "officer", "analyst", "admin", "partner")),
+]
+"""Main navigation: (path, label, roles that see the link); page modules append theirs."""
 
 
 def _money(value: Any) -> str:
@@ -65,6 +71,7 @@ def render(
         languages=LANGUAGE_NAMES,
         csrf_token=csrf_token(request.session),
         principal=getattr(request.state, "principal", None),
+        nav_pages=NAV_PAGES,
         _=tr.gettext,
         gettext=tr.gettext,
         ngettext=tr.ngettext,
