@@ -68,3 +68,22 @@ def test_bad_users_exit_1_with_every_problem(tmp_path: Path) -> None:
 def test_serve_is_a_command() -> None:
     code, out, _ = _run("serve", "--help")
     assert code == 0 and "--port" in out
+
+
+def test_demo_users_one_per_role_with_working_passwords(tmp_path: Path) -> None:
+    from smartcustoms.cli.clear import demo_users
+
+    platform = SmartCustoms(load_settings(database_url=f"sqlite:///{tmp_path / 'd.db'}"))
+    first = demo_users(platform)
+    assert {platform.access.user(u).role.value for u in first} == {
+        "filer",
+        "officer",
+        "analyst",
+        "admin",
+        "partner",
+    }
+    again = demo_users(platform)  # a rerun prints new, working credentials
+    for user_id, password in again.items():
+        assert password != first[user_id]
+        assert platform.access.authenticate_password(user_id, password).user_id == user_id
+    platform.close()

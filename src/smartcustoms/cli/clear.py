@@ -204,10 +204,22 @@ def clear_command(
     show_default=True,
     help="Where the generated files go.",
 )
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Then run the service and portal, with a demo user per role (passwords printed).",
+)
+@click.option("--port", default=8000, show_default=True, type=int, help="Port for --serve.")
 @db_option
 @json_option
 def demo_command(
-    consignments: int, seed: int, workdir: Path, database_url: str | None, as_json: bool
+    consignments: int,
+    seed: int,
+    workdir: Path,
+    serve: bool,
+    port: int,
+    database_url: str | None,
+    as_json: bool,
 ) -> None:
     """Generate a day of traffic at one office and clear it (SQLite by default)."""
     from smartcustoms.synth import TrafficConfig, write_bad_sample, write_traffic
@@ -258,6 +270,8 @@ def demo_command(
                 "risk_loop": loop,
             }
         )
+        if serve:
+            _demo_serve(platform, port, console)
         return
     console.print("[bold]5/5[/] day 1 in detail")
     print_summary(console, summary)
@@ -284,6 +298,63 @@ def demo_command(
         "smartcustoms risk explain ID | smartcustoms risk evaluate | "
         "smartcustoms tariff lookup 610910"
     )
+    if serve:
+        _demo_serve(platform, port, console)
+
+
+def demo_users(platform: SmartCustoms) -> dict[str, str]:
+    """A demo user per role with a fresh random password; returns ``{user id: password}``.
+
+    The filer is the most active filer of the demo traffic, the officer works its office.
+    Users that already exist get a new password (so a rerun prints working credentials).
+    """
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from smartcustoms.errors import UserNotFoundError
+    from smartcustoms.store import tables as t
+    from smartcustoms.synth.config import DEFAULT_OFFICE
+
+    with platform.store.engine.connect() as conn:
+        top = conn.execute(
+            select(t.filings.c.filer_id)
+            .where(t.filings.c.filer_id.is_not(None))
+            .group_by(t.filings.c.filer_id)
+            .order_by(func.count().desc(), t.filings.c.filer_id)
+            .limit(1)
+        ).scalar()
+    specs: dict[str, dict[str, Any]] = {
+        "demo-officer": {"role": "officer", "offices": [DEFAULT_OFFICE]},
+        "demo-analyst": {"role": "analyst"},
+        "demo-admin": {"role": "admin"},
+        "demo-filer": {"role": "filer", "filer_id": top or "DEMO-FILER"},
+        "demo-partner": {"role": "partner"},
+    }
+    passwords: dict[str, str] = {}
+    for user_id, spec in specs.items():
+        password = secrets.token_urlsafe(12)
+        try:
+            platform.access.user(user_id)
+            platform.access.set_password(user_id, password, actor="demo")
+        except UserNotFoundError:
+            platform.access.add_user(user_id, password=password, actor="demo", **spec)
+        passwords[user_id] = password
+    return passwords
+
+
+def _demo_serve(platform: SmartCustoms, port: int, console: Console) -> None:
+    """Create the demo users and run the service until interrupted."""
+    import uvicorn
+
+    from smartcustoms.api import create_app
+
+    passwords = demo_users(platform)
+    url = f"http://127.0.0.1:{port}/portal/"
+    console.print(f"\n[bold]portal[/] {url}  (API docs: http://127.0.0.1:{port}/api/v1/docs)")
+    for user_id, password in passwords.items():
+        console.print(f"  {user_id:14} {password}")
+    uvicorn.run(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
 
 
 def _demo_risk_loop(
