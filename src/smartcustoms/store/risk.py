@@ -9,22 +9,26 @@ result, one model) or a bulk read of history for training.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 
-from smartcustoms.errors import ModelNotFoundError
+from smartcustoms.errors import ConflictError, ConsignmentNotFoundError, ModelNotFoundError
 from smartcustoms.model.columns import CONSIGNMENT_SCHEMA, ITEM_SCHEMA, MONEY, TIMESTAMP
 from smartcustoms.store import tables as t
 from smartcustoms.store.database import Store
 from smartcustoms.store.tables import FILING_LEVEL_COLUMNS
 from smartcustoms.store.types import SQLITE_DATETIME_FORMAT
 
-__all__ = ["ModelRecord", "RiskRecords"]
+__all__ = ["LANE_SEVERITY", "ModelRecord", "RiskRecords"]
+
+LANE_SEVERITY: Final = ("red", "yellow", "blue", "green")
+"""Lanes from the strictest; work queues list consignments in this order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,200 @@ class RiskRecords:
                 for h in hits
             ]
             return out
+
+    def filing(self, consignment_id: str) -> dict[str, Any] | None:
+        """The filing-level fields of a consignment's filing (filer, filed_at), or ``None``."""
+        c, f = t.consignments.c, t.filings.c
+        with self.store.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(*[f[name] for name in FILING_LEVEL_COLUMNS], f.received_at)
+                    .join_from(t.consignments, t.filings, f.filing_id == c.filing_id)
+                    .where(c.consignment_id == consignment_id)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else None
+
+    # ---------------------------------------------------------------- work queues
+
+    def queue(
+        self,
+        *,
+        offices: Collection[str] | None,
+        lanes: Collection[str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of decided consignments for officers to work, and the total count.
+
+        Ordered by lane (red first, :data:`LANE_SEVERITY`), then selection priority (highest
+        first, none last), then the newest decision, then consignment id (a stable order for
+        paging). Each row carries the decision's scores, the ids of the rules hit, the filing
+        time and declared total, and the latest inspection result (``None``: not inspected).
+
+        Args:
+            offices: Offices to include (``None``: every office, including decisions without
+                one; empty: nothing).
+            lanes: Lanes to include (``None`` or empty: all).
+            limit: Page size.
+            offset: Rows to skip.
+        """
+        d, c, f, r = t.risk_decisions.c, t.consignments.c, t.filings.c, t.inspection_results.c
+        where = []
+        if offices is not None:
+            where.append(d.office.in_(sorted(offices)))
+        if lanes:
+            where.append(d.lane.in_(sorted(lanes)))
+        latest = (
+            select(r.result)
+            .where(r.consignment_id == d.consignment_id)
+            .order_by(r.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        severity = case({lane: rank for rank, lane in enumerate(LANE_SEVERITY)}, value=d.lane)
+        query = (
+            select(
+                d.consignment_id,
+                d.office,
+                d.lane,
+                d.risk_score,
+                d.rule_score,
+                d.expected_revenue,
+                d.priority,
+                d.selection_basis,
+                d.is_random_pick,
+                d.model_version,
+                d.decided_at,
+                f.filed_at,
+                c.total_value,
+                c.currency,
+                latest.label("inspection_result"),
+            )
+            .select_from(t.risk_decisions)
+            .join(t.consignments, c.consignment_id == d.consignment_id, isouter=True)
+            .join(t.filings, f.filing_id == c.filing_id, isouter=True)
+            .where(*where)
+            .order_by(
+                severity,
+                d.priority.desc().nulls_last(),
+                d.decided_at.desc(),
+                d.consignment_id,
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+        count = select(func.count()).select_from(t.risk_decisions).where(*where)
+        with self.store.engine.connect() as conn:
+            rows = [dict(m) for m in conn.execute(query).mappings()]
+            total = int(conn.execute(count).scalar_one())
+            ids = [row["consignment_id"] for row in rows]
+            hits: dict[str, list[str]] = {i: [] for i in ids}
+            if ids:
+                h = t.rule_hits.c
+                for cid, rule_id in conn.execute(
+                    select(h.consignment_id, h.rule_id)
+                    .where(h.consignment_id.in_(ids))
+                    .order_by(h.id)
+                ):
+                    hits[cid].append(rule_id)
+        for row in rows:
+            row["rule_hits"] = hits[row["consignment_id"]]
+        return rows, total
+
+    # ---------------------------------------------------------------- lane changes
+
+    def lane_changes(self, consignment_id: str) -> list[dict[str, Any]]:
+        """Every re-routing of a consignment by an officer, oldest first."""
+        lc = t.lane_changes.c
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.lane_changes).where(lc.consignment_id == consignment_id).order_by(lc.id)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def change_lane(
+        self,
+        consignment_id: str,
+        *,
+        from_lane: str,
+        to_lane: str,
+        justification: str,
+        officer: str,
+    ) -> dict[str, Any]:
+        """Re-route a consignment: record the change, update the decision, audit it, at once.
+
+        The lane change, the decision's new lane and the audit-log entry are written in one
+        transaction, so a re-routing is never on file without its justification and actor.
+        The update is conditional on the lane still being ``from_lane``: of two officers
+        re-routing the same consignment at once, the second gets a conflict instead of
+        silently overwriting the first.
+
+        Args:
+            consignment_id: The consignment.
+            from_lane: The lane the caller saw (the decision's current lane).
+            to_lane: The new lane.
+            justification: Why (stored verbatim).
+            officer: Who (the audit-log actor).
+
+        Returns:
+            The ``lane_changes`` row written.
+
+        Raises:
+            ConsignmentNotFoundError: No decision on file for the consignment.
+            ConflictError: The lane is no longer ``from_lane``.
+        """
+        d = t.risk_decisions.c
+        now = datetime.now(UTC)
+        row = {
+            "consignment_id": consignment_id,
+            "from_lane": from_lane,
+            "to_lane": to_lane,
+            "justification": justification,
+            "officer": officer,
+            "changed_at": now,
+        }
+        with self.store.engine.begin() as conn:
+            updated = conn.execute(
+                update(t.risk_decisions)
+                .where(d.consignment_id == consignment_id, d.lane == from_lane)
+                .values(lane=to_lane)
+            ).rowcount
+            if not updated:
+                current = conn.execute(
+                    select(d.lane).where(d.consignment_id == consignment_id)
+                ).scalar_one_or_none()
+                if current is None:
+                    raise ConsignmentNotFoundError(
+                        f"no lane decision on file for consignment {consignment_id!r}"
+                    )
+                raise ConflictError(
+                    f"consignment {consignment_id} is now in lane {current}, not {from_lane}; "
+                    "it was re-routed meanwhile"
+                )
+            key = conn.execute(insert(t.lane_changes).values(**row)).inserted_primary_key
+            assert key is not None
+            row["id"] = int(key[0])
+            conn.execute(
+                insert(t.audit_log).values(
+                    at=now,
+                    actor=officer,
+                    action="consignment.lane_change",
+                    subject_type="consignment",
+                    subject_id=consignment_id,
+                    details=json.dumps(
+                        {
+                            "lane_change_id": row["id"],
+                            "from_lane": from_lane,
+                            "to_lane": to_lane,
+                            "justification": justification,
+                        }
+                    ),
+                )
+            )
+        return row
 
     def lane_usage(self, offices: list[str], periods: list[date]) -> pl.DataFrame:
         """Lane usage already on file per office and period.

@@ -104,8 +104,15 @@ class Targeting:
 
     # ---------------------------------------------------------------- training
 
-    def train(self, *, seed: int | None = None, activate: bool = True) -> ModelRecord:
+    def train(
+        self, *, seed: int | None = None, activate: bool = True, actor: str = "cli"
+    ) -> ModelRecord:
         """Train on every labelled goods item on file; save (and activate) the model.
+
+        Args:
+            seed: Training seed (default: the ``risk_seed`` setting).
+            activate: Make the new model the one scoring uses.
+            actor: Who asked, for the audit log.
 
         Raises:
             InsufficientLabelsError: Too few inspection results on file.
@@ -129,7 +136,7 @@ class Targeting:
         )
         self.records.save_model(record, activate=activate)
         self.platform.store.record_audit(
-            actor="cli",
+            actor=actor,
             action="risk.train",
             subject_type="model",
             subject_id=record.version,
@@ -177,6 +184,10 @@ class Targeting:
     def explain(self, consignment_id: str) -> dict[str, Any]:
         """The lane decision of a consignment with its reasons, rule hits and contributions.
 
+        ``lane`` is the lane now in force: when an officer re-routed the consignment,
+        ``lane_changes`` lists each change (from, to, justification, officer) while
+        ``reasons`` still explain the engine's original choice.
+
         Raises:
             ConsignmentNotFoundError: No such consignment, or no decision for it.
         """
@@ -205,6 +216,7 @@ class Targeting:
                     r for r in decision["reasons"] if r.get("kind") != "model"
                 ] + extra
         decision["inspections"] = self.records.inspections(consignment_id)
+        decision["lane_changes"] = self.records.lane_changes(consignment_id)
         return decision
 
     # ---------------------------------------------------------------- drift

@@ -29,6 +29,7 @@ __all__ = ["RESULTS", "InspectionResult", "read_results_file", "validate_results
 RESULTS: Final = ("compliant", "noncompliant")
 """The outcomes a control can record."""
 
+_MAX_AMOUNT: Final = Decimal(10) ** 14
 _HS = re.compile(r"^\d{6}(\d{2}){0,2}$")
 
 
@@ -76,9 +77,12 @@ def _decimal(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except InvalidOperation:
         raise ValueError(str(value)) from None
+    if not amount.is_finite():  # NaN or Infinity: no amount of money, and NaN cannot compare
+        raise ValueError(str(value))
+    return amount
 
 
 def read_results_file(path: Path, *, officer: str) -> list[dict[str, Any]]:
@@ -186,6 +190,16 @@ def validate_results(
                 problems.append(
                     Problem("inspection.amount", f"{where}.{key}", "must not be negative")
                 )
+            elif amount is not None and amount >= _MAX_AMOUNT:
+                problems.append(
+                    Problem(
+                        "inspection.amount",
+                        f"{where}.{key}",
+                        f"must be below {_MAX_AMOUNT:,} (amounts are stored as 18 digits, 4 "
+                        "decimals)",
+                    )
+                )
+                amounts[key] = None
         recovered = amounts["revenue_recovered"]
         if result == "compliant" and recovered is not None and recovered > 0:
             problems.append(
