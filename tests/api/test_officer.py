@@ -105,7 +105,9 @@ def test_another_offices_queue_is_forbidden(cleared: Api) -> None:
     _assert_problem(r, 403, "auth.forbidden")
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=501", "offset=-1", "lane=purple"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=501", "offset=-1", "offset=9223372036854775808", "lane=purple"]
+)
 def test_bad_queue_parameters_are_request_problems(cleared: Api, query: str) -> None:
     r = cleared.client.get(f"{V1}/queue?{query}", headers=cleared.headers["officer"])
     body = _assert_problem(r, 422, "request.invalid")

@@ -58,6 +58,7 @@ MIN_JUSTIFICATION: Final = 10
 Reader = Annotated[Principal, Depends(require(Role.OFFICER, Role.ANALYST, Role.ADMIN))]
 Worker = Annotated[Principal, Depends(require(Role.OFFICER, Role.ADMIN))]
 
+_MAX_OFFSET: Final = 2**31 - 1  # past any queue; keeps the SQL OFFSET in range everywhere
 _RECORD_PREFIX: Final = "consignments[]."
 _CONSIGNMENT_FIELDS: Final = tuple(
     (col.name, col.record_path.removeprefix(_RECORD_PREFIX))
@@ -302,7 +303,7 @@ def queue(
     office: Annotated[str | None, Query(description="One office (default: all of yours).")] = None,
     lane: Annotated[list[Lane] | None, Query(description="Lanes to list (repeatable).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
 ) -> QueuePage:
     """Decided consignments, red first, then by selection priority, then newest.
 
