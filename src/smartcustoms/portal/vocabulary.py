@@ -27,6 +27,6 @@ DATA_WORDS: Final = (
     N_("admin"),
     N_("partner"),
     N_("compliant"),
-    N_("non_compliant"),
+    N_("noncompliant"),
 )
 """Lane, role and inspection-result codes shown translated in the portal."""

@@ -122,7 +122,7 @@ class Indicators:
             inspected = conn.execute(
                 select(
                     func.count(),
-                    func.sum(cast(i.c.result == "non_compliant", Integer)),
+                    func.sum(cast(i.c.result == "noncompliant", Integer)),  # targeting.feedback.RESULTS
                     self._money_sum(i.c.revenue_recovered),
                 )
                 .join(c, c.c.consignment_id == i.c.consignment_id)
