@@ -23,6 +23,7 @@ from smartcustoms.errors import (
     ModelNotFoundError,
     Problem,
     QuarantineEntryClosedError,
+    QuarantineEntryNotFoundError,
 )
 from smartcustoms.intake import ValidationContext, read_batches
 from smartcustoms.risk.artifacts import reference_from_bytes
@@ -227,7 +228,12 @@ class SmartCustoms:
         return self.store.quarantine_entry(quarantine_id)
 
     def resubmit(
-        self, quarantine_id: str, *, corrected: bytes | None = None, actor: str = "cli"
+        self,
+        quarantine_id: str,
+        *,
+        corrected: bytes | None = None,
+        actor: str = "cli",
+        tenant: str | None = None,
     ) -> ResubmitResult:
         """Resubmit a quarantined filing, corrected or as stored (after reference data changed).
 
@@ -239,13 +245,18 @@ class SmartCustoms:
             corrected: The corrected filing (same format as the original); the stored payload
                 when ``None``.
             actor: Who resubmits, for the audit log.
+            tenant: The filer resubmitting through the service: the entry must be one of
+                its own (another filer's entry is reported as not found, exactly like an
+                unknown id) and the resubmission must carry its filer id.
 
         Raises:
-            QuarantineEntryNotFoundError: No such entry.
+            QuarantineEntryNotFoundError: No such entry (or not the tenant's).
             QuarantineEntryClosedError: The entry was already resolved.
             InvalidInputError: The corrected payload holds more or fewer than one filing.
         """
         entry = self.store.quarantine_entry(quarantine_id)
+        if tenant is not None and entry.tenant != tenant:
+            raise QuarantineEntryNotFoundError(f"no quarantine entry {quarantine_id!r}")
         if entry.status == "resolved":
             raise QuarantineEntryClosedError(
                 f"quarantine entry {quarantine_id} was resolved by filing "
@@ -275,7 +286,7 @@ class SmartCustoms:
         batch.source = entry.source or batch.source
         batch_id = datetime.now(UTC).strftime("r%Y%m%dT%H%M%S%f")
         outcome, results = clearance.clear_batch(
-            batch, batch_id=batch_id, resubmission_of=quarantine_id
+            batch, batch_id=batch_id, resubmission_of=quarantine_id, tenant=tenant
         )
         row = results.row(0, named=True)
         accepted = outcome.quarantined == 0

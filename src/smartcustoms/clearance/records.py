@@ -105,8 +105,13 @@ def write_quarantine(
     *,
     batch_id: str,
     now: datetime,
+    tenant: str | None = None,
 ) -> pl.DataFrame:
-    """Store rejected records whole; return ``_record`` -> ``quarantine_id``."""
+    """Store rejected records whole; return ``_record`` -> ``quarantine_id``.
+
+    ``tenant`` is the filer id of the filer who submitted the records through the service
+    (recorded on new entries; an entry received again keeps its first tenant).
+    """
     if bad.is_empty():
         return pl.DataFrame(schema={RECORD: pl.Int64(), "quarantine_id": pl.String()})
     records = sorted(int(r) for r in bad.to_list())
@@ -142,6 +147,7 @@ def write_quarantine(
             pl.lit(1, dtype=pl.Int64).alias("attempts"),
             pl.lit(batch_id).alias("batch_id"),
             pl.lit(None, dtype=pl.String).alias("resolved_filing_id"),
+            pl.lit(tenant, dtype=pl.String).alias("tenant"),
         )
     )
     mapping = rows.select(RECORD, "quarantine_id")

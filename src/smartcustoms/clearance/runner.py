@@ -28,6 +28,7 @@ from smartcustoms.clearance.summary import (
 )
 from smartcustoms.errors import MissingExchangeRateError
 from smartcustoms.intake import ParsedBatch, read_batches
+from smartcustoms.intake.batch import field_path
 from smartcustoms.intake.problems import PROBLEM_SCHEMA, problems_where
 from smartcustoms.intake.quality import score_quality
 from smartcustoms.intake.validate import ValidationContext, normalise_codes, validate_batch
@@ -59,6 +60,8 @@ class PreparedBatch:
         quality: Data-quality score per consignment.
         assessment: Duties and taxes of the accepted consignments.
         risk: Lane decisions of the accepted consignments (``None`` without a risk engine).
+        tenant: The filer submitting the batch through the service, if any: its quarantine
+            entries are recorded under it.
     """
 
     batch: ParsedBatch
@@ -72,6 +75,7 @@ class PreparedBatch:
     quality: pl.DataFrame
     assessment: Assessment | None
     risk: RiskOutcome | None = None
+    tenant: str | None = None
 
 
 class Clearance:
@@ -197,6 +201,7 @@ class Clearance:
         batch_id: str,
         now: datetime | None = None,
         resubmission_of: str | None = None,
+        tenant: str | None = None,
     ) -> tuple[ChunkOutcome, pl.DataFrame]:
         """Validate, assess and store one parsed batch; return its outcome and result rows.
 
@@ -206,15 +211,21 @@ class Clearance:
             now: The time of receipt (default: now).
             resubmission_of: When the batch resubmits a quarantine entry, rejected records
                 are reported against that entry instead of opening new ones.
+            tenant: The filer id of the filer submitting the batch (through the service).
+                Its records must carry that filer id (else ``filing.filer_mismatch``), and
+                its quarantine entries are recorded under it. ``None``: an operator's run.
         """
-        prepared = self.prepare(batch, now=now)
+        prepared = self.prepare(batch, now=now, tenant=tenant)
         return self.commit(prepared, batch_id=batch_id, resubmission_of=resubmission_of)
 
-    def prepare(self, batch: ParsedBatch, *, now: datetime | None = None) -> PreparedBatch:
+    def prepare(
+        self, batch: ParsedBatch, *, now: datetime | None = None, tenant: str | None = None
+    ) -> PreparedBatch:
         """Everything that needs no database: normalise, hash, validate, score, assess.
 
         Runs on the caller's thread while the previous chunk is being written (see
-        :meth:`clear`).
+        :meth:`clear`). With a ``tenant``, records filed under another filer id are
+        rejected (``filing.filer_mismatch``): a filer files only its own filings.
         """
         now = now or datetime.now(UTC)
         cons, items = normalise_codes(batch.consignments, batch.items)
@@ -245,6 +256,7 @@ class Clearance:
                         pl.col(c.FILING_ID),
                     ),
                 ),
+                _filer_mismatches(batch, cons_live, tenant),
             ]
         ).cast(PROBLEM_SCHEMA)
 
@@ -271,6 +283,7 @@ class Clearance:
             quality=quality,
             assessment=assessment,
             risk=risk,
+            tenant=tenant,
         )
 
     def commit(
@@ -315,7 +328,14 @@ class Clearance:
                 )
             if resubmission_of is None:
                 quarantined = write_quarantine(
-                    writer, batch, bad, problems, p.hashes, batch_id=batch_id, now=now
+                    writer,
+                    batch,
+                    bad,
+                    problems,
+                    p.hashes,
+                    batch_id=batch_id,
+                    now=now,
+                    tenant=p.tenant,
                 )
             else:
                 quarantined = pl.DataFrame(
@@ -577,6 +597,24 @@ class Clearance:
             pl.col("warnings").fill_null("[]"),
         )
         return out.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA)
+
+
+def _filer_mismatches(batch: ParsedBatch, cons: pl.DataFrame, tenant: str | None) -> pl.DataFrame:
+    """One ``filing.filer_mismatch`` problem per record filed under a filer id not ``tenant``."""
+    if tenant is None:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    return problems_where(
+        cons.unique(RECORD, keep="first", maintain_order=True),
+        pl.col(c.FILER_ID).is_not_null() & (pl.col(c.FILER_ID) != tenant),
+        code="filing.filer_mismatch",
+        path=field_path(batch, c.FILER_ID),
+        message=pl.format(
+            "the filing is filed under filer id {}, but you file as {}: a filer may submit "
+            "only its own filings",
+            pl.col(c.FILER_ID),
+            pl.lit(tenant),
+        ),
+    ).cast(PROBLEM_SCHEMA)
 
 
 def _missing_rates(cons: pl.DataFrame, rates: ExchangeRates, currency: str) -> pl.DataFrame:

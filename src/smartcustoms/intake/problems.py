@@ -65,6 +65,7 @@ PROBLEM_CODES: Final[dict[str, str]] = {
     "item.duplicate": "Two goods items of a consignment have the same item number.",
     "consignment.duplicate": "A consignment id is used twice (in the batch or already on file).",
     "filing.conflict": "A filing id is already on file with different content.",
+    "filing.filer_mismatch": "A filer submitted, through the service, a filing of another filer.",
     "exchange_rate.missing": "No exchange rate converts the currency on the filing's date.",
 }
 """Every validation problem code with its meaning. Codes are stable once released."""

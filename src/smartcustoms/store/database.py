@@ -8,9 +8,10 @@ on open, and answers the queries the CLI and services need. Bulk writes go throu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Engine, create_engine, event, exists, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from smartcustoms.errors import (
+    JobNotFoundError,
     Problem,
     QuarantineEntryNotFoundError,
     SchemaVersionError,
@@ -32,7 +34,9 @@ from smartcustoms.errors import (
 from smartcustoms.store import tables as t
 from smartcustoms.store.bulk import BulkWriter
 
-__all__ = ["QuarantineEntry", "Store"]
+__all__ = ["ConsignmentOutcome", "JobRecord", "QuarantineEntry", "Store"]
+
+_IN_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class QuarantineEntry:
         updated_at: Last time it was received or resubmitted.
         attempts: How many times it was received or resubmitted.
         resolved_filing_id: Filing accepted in its place.
+        tenant: The filer id of the filer who submitted it through the service (``None`` for
+            files cleared by an operator, which only administrators see).
     """
 
     quarantine_id: str
@@ -71,6 +77,7 @@ class QuarantineEntry:
     updated_at: datetime
     attempts: int
     resolved_filing_id: str | None
+    tenant: str | None = None
 
     def as_dict(self, *, with_payload: bool = True) -> dict[str, Any]:
         """JSON-ready form (the payload decoded as UTF-8 with replacement)."""
@@ -92,6 +99,81 @@ class QuarantineEntry:
         if with_payload:
             out["payload"] = self.payload.decode("utf-8", errors="replace")
         return out
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """An asynchronous job (a bulk filing) and its progress.
+
+    Attributes:
+        job_id: Stable id.
+        kind: What the job does (``filings.bulk``).
+        user_id: Who started it.
+        tenant: The filer id it works for (``None`` when an administrator started it).
+        status: ``queued``, ``running``, ``done`` or ``failed``.
+        source: What it reads (the uploaded file's description).
+        received: Records read so far.
+        accepted: Records accepted so far (duplicates included).
+        quarantined: Records quarantined so far.
+        duplicates: Records already on file (idempotent re-sends).
+        batch_id: The clearance batch id of its writes.
+        error: Why it failed, when it did.
+        created_at: When it was queued.
+        updated_at: Last progress.
+        has_result: Whether result lines are stored.
+    """
+
+    job_id: str
+    kind: str
+    user_id: str
+    tenant: str | None
+    status: str
+    source: str | None
+    received: int
+    accepted: int
+    quarantined: int
+    duplicates: int
+    batch_id: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    has_result: bool
+
+
+@dataclass(frozen=True)
+class ConsignmentOutcome:
+    """Where an accepted consignment stands, as its filer may learn it.
+
+    Attributes:
+        consignment_id: The consignment.
+        filing_id: The filing it came in.
+        filer_id: The filer of that filing (the tenant).
+        office: Office of arrival.
+        lane: The current lane: the latest officer re-routing, else the risk decision
+            (``None`` when no lane was decided).
+        is_released: A ``release`` event is on file.
+        dq_score: Data-quality score, 0-100.
+        dq_reasons: Data-quality reasons (``code@path`` joined by ``;``).
+        currency: Currency of the amounts (``None`` when not assessed).
+        duty: Customs duty.
+        vat: Import VAT.
+        excise: Excise.
+        total_payable: Total payable at the border.
+    """
+
+    consignment_id: str
+    filing_id: str
+    filer_id: str | None
+    office: str | None
+    lane: str | None
+    is_released: bool
+    dq_score: int | None
+    dq_reasons: str | None
+    currency: str | None
+    duty: Decimal | None
+    vat: Decimal | None
+    excise: Decimal | None
+    total_payable: Decimal | None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -232,6 +314,7 @@ class Store:
             updated_at=row.updated_at,
             attempts=row.attempts,
             resolved_filing_id=row.resolved_filing_id,
+            tenant=row.tenant,
         )
 
     def quarantine_entries(
@@ -241,13 +324,24 @@ class Store:
         code: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        tenant: str | None = None,
     ) -> list[QuarantineEntry]:
-        """Quarantine entries, oldest first, optionally by status and problem code."""
+        """Quarantine entries, oldest first, optionally by status, problem code and tenant.
+
+        Args:
+            status: ``open``, ``resolved``, or ``None`` for both.
+            code: Only entries with this problem code.
+            limit: Page size.
+            offset: Entries skipped.
+            tenant: Only the entries of this filer (``None``: every entry).
+        """
         q = select(t.quarantine).order_by(t.quarantine.c.received_at, t.quarantine.c.record_no)
         if status is not None:
             q = q.where(t.quarantine.c.status == status)
         if code is not None:
             q = q.where(t.quarantine.c.problem_codes.contains(code))
+        if tenant is not None:
+            q = q.where(t.quarantine.c.tenant == tenant)
         with self.engine.connect() as conn:
             return [self._entry(r) for r in conn.execute(q.limit(limit).offset(offset))]
 
@@ -261,11 +355,13 @@ class Store:
                 return
             offset += 500
 
-    def quarantine_count(self, *, status: str | None = "open") -> int:
-        """How many quarantine entries have ``status``."""
+    def quarantine_count(self, *, status: str | None = "open", tenant: str | None = None) -> int:
+        """How many quarantine entries have ``status`` (of ``tenant`` only, when given)."""
         q = select(func.count()).select_from(t.quarantine)
         if status is not None:
             q = q.where(t.quarantine.c.status == status)
+        if tenant is not None:
+            q = q.where(t.quarantine.c.tenant == tenant)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
 
@@ -361,3 +457,175 @@ class Store:
                 "assessment": dict(assessment) if assessment else None,
                 "events": [dict(e) for e in events],
             }
+
+    def filing_consignment_ids(self, filing_id: str) -> list[str]:
+        """The consignment ids of an accepted filing, in id order (empty when not on file)."""
+        cons = t.consignments
+        q = (
+            select(cons.c.consignment_id)
+            .where(cons.c.filing_id == filing_id)
+            .order_by(cons.c.consignment_id)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def consignment_outcomes(self, consignment_ids: Sequence[str]) -> dict[str, ConsignmentOutcome]:
+        """Where each of ``consignment_ids`` stands (ids not on file are left out)."""
+        cons, fil, asm = t.consignments, t.filings, t.assessments
+        dec, lc, ev = t.risk_decisions, t.lane_changes, t.lifecycle_events
+        rerouted = (
+            select(lc.c.to_lane)
+            .where(lc.c.consignment_id == cons.c.consignment_id)
+            .order_by(lc.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        released = exists().where(
+            ev.c.consignment_id == cons.c.consignment_id, ev.c.event_type == "release"
+        )
+        q = (
+            select(
+                cons.c.consignment_id,
+                cons.c.filing_id,
+                fil.c.filer_id,
+                cons.c.office_of_arrival,
+                func.coalesce(rerouted, dec.c.lane).label("lane"),
+                released.label("is_released"),
+                cons.c.dq_score,
+                cons.c.dq_reasons,
+                asm.c.currency,
+                asm.c.duty_total,
+                asm.c.vat_total,
+                asm.c.excise_total,
+                asm.c.total_payable,
+            )
+            .join(fil, fil.c.filing_id == cons.c.filing_id)
+            .outerjoin(asm, asm.c.consignment_id == cons.c.consignment_id)
+            .outerjoin(dec, dec.c.consignment_id == cons.c.consignment_id)
+        )
+        wanted = list(dict.fromkeys(consignment_ids))
+        out: dict[str, ConsignmentOutcome] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                part = wanted[start : start + _IN_CHUNK]
+                for r in conn.execute(q.where(cons.c.consignment_id.in_(part))):
+                    out[r.consignment_id] = ConsignmentOutcome(
+                        consignment_id=r.consignment_id,
+                        filing_id=r.filing_id,
+                        filer_id=r.filer_id,
+                        office=r.office_of_arrival,
+                        lane=r.lane,
+                        is_released=bool(r.is_released),
+                        dq_score=r.dq_score,
+                        dq_reasons=r.dq_reasons,
+                        currency=r.currency,
+                        duty=r.duty_total,
+                        vat=r.vat_total,
+                        excise=r.excise_total,
+                        total_payable=r.total_payable,
+                    )
+        return out
+
+    # ---------------------------------------------------------------- jobs
+
+    def create_job(
+        self, *, job_id: str, kind: str, user_id: str, tenant: str | None, source: str | None
+    ) -> JobRecord:
+        """Queue a new job with zero counts."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(t.jobs).values(
+                    job_id=job_id,
+                    kind=kind,
+                    user_id=user_id,
+                    tenant=tenant,
+                    status="queued",
+                    source=source,
+                    received=0,
+                    accepted=0,
+                    quarantined=0,
+                    duplicates=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return self.job(job_id)
+
+    def update_job(
+        self,
+        job_id: str,
+        *,
+        status: str | None = None,
+        counts: Mapping[str, int] | None = None,
+        batch_id: str | None = None,
+        error: str | None = None,
+        result: bytes | None = None,
+    ) -> None:
+        """Record a job's progress; only the values given change.
+
+        Args:
+            job_id: The job.
+            status: New status.
+            counts: New totals of ``received``, ``accepted``, ``quarantined``, ``duplicates``.
+            batch_id: The clearance batch id.
+            error: Why it failed.
+            result: The result lines (JSON Lines).
+        """
+        values: dict[str, Any] = {"updated_at": datetime.now(UTC)}
+        if status is not None:
+            values["status"] = status
+        for key in ("received", "accepted", "quarantined", "duplicates"):
+            if counts is not None and key in counts:
+                values[key] = int(counts[key])
+        if batch_id is not None:
+            values["batch_id"] = batch_id
+        if error is not None:
+            values["error"] = error
+        if result is not None:
+            values["result"] = result
+        with self.engine.begin() as conn:
+            conn.execute(update(t.jobs).where(t.jobs.c.job_id == job_id).values(**values))
+
+    def job(self, job_id: str) -> JobRecord:
+        """One job's progress (without its result lines).
+
+        Raises:
+            JobNotFoundError: No job has that id.
+        """
+        j = t.jobs
+        cols = [col for col in j.c if col.name != "result"]
+        q = select(*cols, j.c.result.is_not(None).label("has_result")).where(j.c.job_id == job_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            raise JobNotFoundError(f"no job {job_id!r}")
+        return JobRecord(
+            job_id=row.job_id,
+            kind=row.kind,
+            user_id=row.user_id,
+            tenant=row.tenant,
+            status=row.status,
+            source=row.source,
+            received=row.received,
+            accepted=row.accepted,
+            quarantined=row.quarantined,
+            duplicates=row.duplicates,
+            batch_id=row.batch_id,
+            error=row.error,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            has_result=bool(row.has_result),
+        )
+
+    def job_result(self, job_id: str) -> bytes | None:
+        """A job's result lines (JSON Lines), ``None`` until it stored them.
+
+        Raises:
+            JobNotFoundError: No job has that id.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.jobs.c.result).where(t.jobs.c.job_id == job_id)).first()
+        if row is None:
+            raise JobNotFoundError(f"no job {job_id!r}")
+        return None if row.result is None else bytes(row.result)
