@@ -169,7 +169,9 @@ def convert_column(src: pl.Expr, src_dtype: pl.DataType, target: pl.DataType) ->
         return _parse_datetime(src)
     if target == pl.Int64 and src_dtype in (pl.Float64, pl.String):
         as_float = src.cast(pl.Float64, strict=False)
-        return pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64))
+        # a whole number beyond the 64-bit range is not an integer we can keep: null, reported
+        fits = (as_float == as_float.round(0)) & (as_float.abs() < 2.0**63)
+        return pl.when(fits).then(as_float.cast(pl.Int64, strict=False))
     if target == pl.Boolean and src_dtype == pl.String:
         low = src.str.to_lowercase()
         return (
