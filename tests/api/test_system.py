@@ -58,3 +58,16 @@ def test_production_refuses_the_default_secret(tmp_path: object) -> None:
         create_app(SmartCustoms(settings))
     ok = load_settings(database_url="sqlite://", environment="production", secret_key="k" * 40)
     assert create_app(SmartCustoms(ok)).title == "smartcustoms"
+
+
+def test_nul_characters_are_refused_before_any_route_runs(api: Api) -> None:
+    r = api.client.get("/api/v1/quarantine?code=%00", headers=api.headers["admin"])
+    assert r.status_code == 422
+    assert [p["code"] for p in r.json()["problems"]] == ["request.nul"]
+    r = api.client.post(
+        "/api/v1/events",
+        content=b'{"events": [{"consignment_id": "A\\u0000", "event_type": "arrival",'
+        b' "occurred_at": "2026-11-22T08:00:00Z"}]}',
+        headers={**api.headers["admin"], "content-type": "application/json"},
+    )
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "body"

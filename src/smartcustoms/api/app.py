@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from smartcustoms import __version__
 from smartcustoms.api.problems import install_problem_handlers
 from smartcustoms.api.routers import analyst, events, filings, officer, system
+from smartcustoms.api.security import refuse_nul
 from smartcustoms.config import DEFAULT_SECRET_KEY
 from smartcustoms.errors import ConfigurationError
 from smartcustoms.platform import SmartCustoms
@@ -58,6 +59,7 @@ def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> 
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.platform = platform
     install_problem_handlers(app)

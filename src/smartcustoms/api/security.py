@@ -9,12 +9,18 @@ principal's filer id and offices then scope what the route may read (see
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote_plus
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from smartcustoms.access import Principal, Role
-from smartcustoms.errors import AuthenticationError, PermissionDeniedError
+from smartcustoms.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    PermissionDeniedError,
+    Problem,
+)
 from smartcustoms.platform import SmartCustoms
 
 __all__ = [
@@ -23,11 +29,37 @@ __all__ = [
     "RoleGate",
     "get_platform",
     "get_principal",
+    "refuse_nul",
     "require",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Bearer sck_...`.")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse NUL characters anywhere in a request (no database can store them in text).
+
+    Checked once for every route: the path, the query string and JSON bodies (where a NUL
+    arrives as an escape sequence). Raises ``input.invalid`` with a ``request.nul`` problem.
+    """
+    where = []
+    if "\x00" in request.url.path:
+        where.append("path")
+    if "\x00" in unquote_plus(request.url.query) or "%00" in request.url.query:
+        where.append("query")
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()
+        if b"\\u0000" in body or b"\x00" in body:
+            where.append("body")
+    if where:
+        raise InvalidInputError(
+            "the request holds a NUL character",
+            tuple(
+                Problem("request.nul", part, "NUL characters are not allowed in text")
+                for part in where
+            ),
+        )
 
 
 def get_platform(request: Request) -> SmartCustoms:

@@ -7,8 +7,8 @@ payment, release, exit). Events are the source of truth for release-time measure
 
 from __future__ import annotations
 
-from enum import StrEnum
 from collections.abc import Iterable, Mapping
+from enum import StrEnum
 from typing import Any, Final
 
 import polars as pl

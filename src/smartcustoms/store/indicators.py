@@ -122,7 +122,8 @@ class Indicators:
             inspected = conn.execute(
                 select(
                     func.count(),
-                    func.sum(cast(i.c.result == "noncompliant", Integer)),  # targeting.feedback.RESULTS
+                    # "noncompliant": the vocabulary of targeting.feedback.RESULTS
+                    func.sum(cast(i.c.result == "noncompliant", Integer)),
                     self._money_sum(i.c.revenue_recovered),
                 )
                 .join(c, c.c.consignment_id == i.c.consignment_id)
