@@ -31,6 +31,7 @@ from smartcustoms.model.columns import (
     RECORD,
     TIMESTAMP,
 )
+from smartcustoms.model.timestamps import parse_timestamp
 
 __all__ = ["NESTED_MARK", "NestedLayout", "convert_column", "normalise_nested"]
 
@@ -105,33 +106,6 @@ def _is_nested(dtype: pl.DataType) -> bool:
     return isinstance(dtype, pl.Struct | pl.List | pl.Array)
 
 
-_DATETIME_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f%#z",
-    "%Y-%m-%d %H:%M:%S%.f%#z",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-)
-
-
-def _parse_datetime(expr: pl.Expr) -> pl.Expr:
-    """Parse ISO 8601 text; naive times are taken as UTC, a bare date as midnight UTC."""
-    attempts = [
-        expr.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(
-            "UTC", non_existent="null"
-        )
-        if "%#z" not in fmt
-        else expr.str.to_datetime(fmt, strict=False, time_unit="us").dt.convert_time_zone("UTC")
-        for fmt in _DATETIME_FORMATS
-    ]
-    date_only = (
-        expr.str.to_date("%Y-%m-%d", strict=False)
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone("UTC")
-    )
-    return pl.coalesce(*attempts, date_only).cast(TIMESTAMP)
-
-
 def convert_column(src: pl.Expr, src_dtype: pl.DataType, target: pl.DataType) -> pl.Expr:
     """Expression converting a source column to its canonical dtype (null when it cannot).
 
@@ -166,7 +140,7 @@ def convert_column(src: pl.Expr, src_dtype: pl.DataType, target: pl.DataType) ->
             return src.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
         if src_dtype != pl.String:
             return pl.lit(None, dtype=TIMESTAMP)
-        return _parse_datetime(src)
+        return parse_timestamp(src)
     if target == pl.Int64 and src_dtype in (pl.Float64, pl.String):
         as_float = src.cast(pl.Float64, strict=False)
         # a whole number beyond the 64-bit range is not an integer we can keep: null, reported

@@ -15,6 +15,7 @@ import polars as pl
 
 from smartcustoms.errors import Problem
 from smartcustoms.model.columns import TIMESTAMP
+from smartcustoms.model.timestamps import parse_timestamp
 
 __all__ = ["EVENT_INPUT_FIELDS", "EVENT_SCHEMA", "EventType", "parse_events"]
 
@@ -64,28 +65,6 @@ EVENT_SCHEMA: Final = pl.Schema(
 EVENT_INPUT_FIELDS: Final = ("consignment_id", "event_type", "occurred_at", "office")
 """Fields of an event as filed (``office`` optional; ``source`` is set by the receiver)."""
 
-_TIME_FORMATS: Final = (
-    "%Y-%m-%dT%H:%M:%S%.f%#z",
-    "%Y-%m-%d %H:%M:%S%.f%#z",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-)
-
-
-def _timestamp(expr: pl.Expr) -> pl.Expr:
-    """ISO 8601 text to UTC; naive times are taken as UTC (as everywhere in filings)."""
-    return pl.coalesce(
-        *(
-            expr.str.to_datetime(fmt, strict=False, time_unit="us").dt.convert_time_zone("UTC")
-            if "%#z" in fmt
-            else expr.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(
-                "UTC", non_existent="null"
-            )
-            for fmt in _TIME_FORMATS
-        )
-    ).cast(TIMESTAMP)
-
 
 def parse_events(
     records: Iterable[Mapping[str, Any]], *, source: str, path: str = "events"
@@ -127,7 +106,7 @@ def parse_events(
     ).with_row_index("_i")
     types = [t.value for t in EventType]
     checked = raw.with_columns(
-        _timestamp(pl.col("occurred_at")).alias("_at"),
+        parse_timestamp(pl.col("occurred_at"), allow_dates=False).alias("_at"),
         pl.col("event_type").is_in(types).fill_null(False).alias("_type_ok"),
         (pl.col("consignment_id").str.strip_chars().str.len_chars() > 0)
         .fill_null(False)
