@@ -80,15 +80,11 @@ def add_events(batch: EventBatch, principal: Reporter, platform: PlatformDep) ->
         or (principal.role is Role.FILER and principal.can_see_filer(row["filer_id"]))
         or (principal.role is Role.OFFICER and principal.can_see_office(row["office"]))
     }
-    for i, cid in enumerate(frame["consignment_id"].to_list()):
-        if cid not in visible:
-            problems.append(
-                Problem(
-                    "consignment.not_found",
-                    f"events[{i}].consignment_id",
-                    f"no consignment {cid!r}",
-                )
-            )
+    unseen = frame.with_row_index("_i").filter(~pl.col("consignment_id").is_in(sorted(visible)))
+    problems.extend(
+        Problem("consignment.not_found", f"events[{i}].consignment_id", f"no consignment {cid!r}")
+        for i, cid in unseen.select("_i", "consignment_id").iter_rows()
+    )
     if problems:
         raise InvalidInputError(
             f"{len(problems)} problem(s) in {len(records)} event(s); nothing was stored",
