@@ -1,4 +1,4 @@
-"""Portal pages: log-in, language, dashboard (officer pages in :mod:`.workbench`)."""
+"""Portal pages: log-in, language, dashboard (see :mod:`.officer` and :mod:`.analyst`)."""
 
 from __future__ import annotations
 
@@ -167,10 +167,11 @@ def install_portal(app: FastAPI, platform: SmartCustoms) -> None:
         StaticFiles(directory=str(resources.files("smartcustoms.portal") / "static")),
         name="portal-static",
     )
-    from smartcustoms.portal import workbench
+    from smartcustoms.portal import analyst, officer
 
     app.include_router(router)
-    app.include_router(workbench.router)
+    app.include_router(officer.router)
+    app.include_router(analyst.router)
     app.state.html_error = _html_error
 
     @app.get("/", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""Officer and analyst pages: work queue, consignment, inspection, re-routing, rules, models."""
+"""Officer pages: work queue, consignment, inspection, re-routing, quarantine."""
 
 from __future__ import annotations
 
