@@ -27,7 +27,8 @@ Codes never change meaning once released.
     │   ├── ConsignmentNotFoundError               consignment.not_found
     │   ├── ModelNotFoundError                     risk.model_not_found
     │   ├── UserNotFoundError                      user.not_found
-    │   └── JobNotFoundError                       job.not_found
+    │   ├── JobNotFoundError                       job.not_found
+    │   └── RulesetNotFoundError                   ruleset.not_found
     ├── NotFittedError (ValueError, AttributeError)  risk.not_fitted
     ├── ModelSchemaMismatchError                   risk.model_schema
     ├── ConflictError                              conflict
@@ -77,6 +78,7 @@ __all__ = [
     "Problem",
     "QuarantineEntryClosedError",
     "QuarantineEntryNotFoundError",
+    "RulesetNotFoundError",
     "SchemaVersionError",
     "SmartCustomsError",
     "StoreError",
@@ -374,3 +376,10 @@ class SchemaVersionError(StoreError):
 
     code = "store.schema_version"
     title = "Database schema version mismatch"
+
+
+class RulesetNotFoundError(NotFoundError):
+    """No stored targeting ruleset has the requested id (or none is active)."""
+
+    code = "ruleset.not_found"
+    title = "Ruleset not found"
