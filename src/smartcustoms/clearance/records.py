@@ -105,12 +105,12 @@ def write_quarantine(
     *,
     batch_id: str,
     now: datetime,
-    tenant: str | None = None,
+    tenant: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Store rejected records whole; return ``_record`` -> ``quarantine_id``.
 
-    ``tenant`` is the filer id of the filer who submitted the records through the service
-    (recorded on new entries; an entry received again keeps its first tenant).
+    ``tenant`` (``_record`` -> ``tenant``) names the filer who submitted each record through
+    the service (recorded on new entries; an entry received again keeps its first tenant).
     """
     if bad.is_empty():
         return pl.DataFrame(schema={RECORD: pl.Int64(), "quarantine_id": pl.String()})
@@ -147,9 +147,12 @@ def write_quarantine(
             pl.lit(1, dtype=pl.Int64).alias("attempts"),
             pl.lit(batch_id).alias("batch_id"),
             pl.lit(None, dtype=pl.String).alias("resolved_filing_id"),
-            pl.lit(tenant, dtype=pl.String).alias("tenant"),
         )
     )
+    if tenant is None:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("tenant"))
+    else:
+        rows = rows.join(tenant, on=RECORD, how="left")
     mapping = rows.select(RECORD, "quarantine_id")
     stored = rows.unique("quarantine_id", keep="first", maintain_order=True).drop(RECORD)
     # The same bad record received again is one entry seen once more.

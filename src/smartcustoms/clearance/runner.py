@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -41,7 +41,10 @@ from smartcustoms.store.risk import RiskRecords
 from smartcustoms.tariff import Assessment, ExchangeRates, Regime, TariffSchedule, assess
 from smartcustoms.tariff import columns as tc
 
-__all__ = ["Clearance", "PreparedBatch"]
+__all__ = ["Clearance", "PreparedBatch", "Tenant"]
+
+Tenant = str | Sequence[str | None] | None
+"""Who submits a batch through the service: one filer id, one per record, or nobody."""
 
 
 @dataclass
@@ -60,8 +63,8 @@ class PreparedBatch:
         quality: Data-quality score per consignment.
         assessment: Duties and taxes of the accepted consignments.
         risk: Lane decisions of the accepted consignments (``None`` without a risk engine).
-        tenant: The filer submitting the batch through the service, if any: its quarantine
-            entries are recorded under it.
+        tenant: The filer submitting each record through the service (``_record`` ->
+            ``tenant``), if any: quarantine entries are recorded under it.
     """
 
     batch: ParsedBatch
@@ -75,7 +78,7 @@ class PreparedBatch:
     quality: pl.DataFrame
     assessment: Assessment | None
     risk: RiskOutcome | None = None
-    tenant: str | None = None
+    tenant: pl.DataFrame | None = None
 
 
 class Clearance:
@@ -201,7 +204,7 @@ class Clearance:
         batch_id: str,
         now: datetime | None = None,
         resubmission_of: str | None = None,
-        tenant: str | None = None,
+        tenant: Tenant = None,
     ) -> tuple[ChunkOutcome, pl.DataFrame]:
         """Validate, assess and store one parsed batch; return its outcome and result rows.
 
@@ -211,15 +214,17 @@ class Clearance:
             now: The time of receipt (default: now).
             resubmission_of: When the batch resubmits a quarantine entry, rejected records
                 are reported against that entry instead of opening new ones.
-            tenant: The filer id of the filer submitting the batch (through the service).
-                Its records must carry that filer id (else ``filing.filer_mismatch``), and
-                its quarantine entries are recorded under it. ``None``: an operator's run.
+            tenant: The filer id of the filer submitting the batch (through the service),
+                or one per record (a micro-batch of several filers' filings, see
+                :class:`~smartcustoms.clearance.batcher.DecisionBatcher`). A record must
+                carry its filer's id (else ``filing.filer_mismatch``), and its quarantine
+                entry is recorded under it. ``None``: an operator's run.
         """
         prepared = self.prepare(batch, now=now, tenant=tenant)
         return self.commit(prepared, batch_id=batch_id, resubmission_of=resubmission_of)
 
     def prepare(
-        self, batch: ParsedBatch, *, now: datetime | None = None, tenant: str | None = None
+        self, batch: ParsedBatch, *, now: datetime | None = None, tenant: Tenant = None
     ) -> PreparedBatch:
         """Everything that needs no database: normalise, hash, validate, score, assess.
 
@@ -228,6 +233,7 @@ class Clearance:
         rejected (``filing.filer_mismatch``): a filer files only its own filings.
         """
         now = now or datetime.now(UTC)
+        tenants = _tenant_frame(batch, tenant)
         cons, items = normalise_codes(batch.consignments, batch.items)
         hashes = content_hashes(cons, items)
 
@@ -256,7 +262,7 @@ class Clearance:
                         pl.col(c.FILING_ID),
                     ),
                 ),
-                _filer_mismatches(batch, cons_live, tenant),
+                _filer_mismatches(batch, cons_live, tenants),
             ]
         ).cast(PROBLEM_SCHEMA)
 
@@ -283,7 +289,7 @@ class Clearance:
             quality=quality,
             assessment=assessment,
             risk=risk,
-            tenant=tenant,
+            tenant=tenants,
         )
 
     def commit(
@@ -599,20 +605,46 @@ class Clearance:
         return out.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA)
 
 
-def _filer_mismatches(batch: ParsedBatch, cons: pl.DataFrame, tenant: str | None) -> pl.DataFrame:
-    """One ``filing.filer_mismatch`` problem per record filed under a filer id not ``tenant``."""
+def _tenant_frame(batch: ParsedBatch, tenant: Tenant) -> pl.DataFrame | None:
+    """``_record`` -> ``tenant`` for the batch's records (``None``: no tenant at all)."""
     if tenant is None:
+        return None
+    records = batch.records[RECORD].cast(pl.Int64)
+    if isinstance(tenant, str):
+        values: Sequence[str | None] = [tenant] * records.len()
+    else:
+        values = list(tenant)
+        if len(values) != records.len():
+            raise ValueError(f"{len(values)} tenants for {records.len()} records")
+        if all(v is None for v in values):
+            return None
+    return pl.DataFrame(
+        {RECORD: records, "tenant": pl.Series(values, dtype=pl.String)},
+        schema={RECORD: pl.Int64(), "tenant": pl.String()},
+    )
+
+
+def _filer_mismatches(
+    batch: ParsedBatch, cons: pl.DataFrame, tenants: pl.DataFrame | None
+) -> pl.DataFrame:
+    """One ``filing.filer_mismatch`` problem per record filed under a filer id not its tenant's."""
+    if tenants is None:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    firsts = cons.unique(RECORD, keep="first", maintain_order=True).join(
+        tenants.rename({"tenant": "_tenant"}), on=RECORD, how="left"
+    )
     return problems_where(
-        cons.unique(RECORD, keep="first", maintain_order=True),
-        pl.col(c.FILER_ID).is_not_null() & (pl.col(c.FILER_ID) != tenant),
+        firsts,
+        pl.col(c.FILER_ID).is_not_null()
+        & pl.col("_tenant").is_not_null()
+        & (pl.col(c.FILER_ID) != pl.col("_tenant")),
         code="filing.filer_mismatch",
         path=field_path(batch, c.FILER_ID),
         message=pl.format(
             "the filing is filed under filer id {}, but you file as {}: a filer may submit "
             "only its own filings",
             pl.col(c.FILER_ID),
-            pl.lit(tenant),
+            pl.col("_tenant"),
         ),
     ).cast(PROBLEM_SCHEMA)
 

@@ -1,0 +1,136 @@
+"""Micro-batched single filings: grouping, per-filing identity, failures, shutdown."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import orjson
+import pytest
+
+from smartcustoms.clearance import Clearance
+from smartcustoms.clearance.batcher import DecisionBatcher
+from smartcustoms.platform import SmartCustoms
+from smartcustoms.testing import make_filing
+
+FILER = "GB123456789000"
+
+
+def _body(filing_id: str, *, filer: str = FILER, pretty: bool = False) -> bytes:
+    filing = make_filing(filing_id)
+    filing["filer"]["id"] = filer
+    return orjson.dumps(filing, option=orjson.OPT_INDENT_2 if pretty else 0)
+
+
+class _Gate:
+    """A clearance factory that holds the first batch until released."""
+
+    def __init__(self, platform: SmartCustoms) -> None:
+        self.platform = platform
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.calls = 0
+
+    def __call__(self) -> Clearance:
+        self.calls += 1
+        if self.calls == 1:
+            self.entered.set()
+            assert self.release.wait(30)
+        return self.platform.clearance(actor="api")
+
+
+@pytest.fixture
+def gated(platform: SmartCustoms) -> Iterator[tuple[DecisionBatcher, _Gate]]:
+    gate = _Gate(platform)
+    batcher = DecisionBatcher(gate)
+    yield batcher, gate
+    gate.release.set()
+    batcher.close()
+
+
+def test_filings_waiting_during_a_batch_are_cleared_together(
+    gated: tuple[DecisionBatcher, _Gate], platform: SmartCustoms
+) -> None:
+    batcher, gate = gated
+    first = batcher.submit(_body("B-0"), fmt="json", tenant=FILER)
+    assert gate.entered.wait(30)
+    rest = [batcher.submit(_body(f"B-{i}"), fmt="json", tenant=FILER) for i in range(1, 21)]
+    gate.release.set()
+    results = [f.result(60) for f in [first, *rest]]
+    assert (batcher.batches, batcher.filings) == (2, 21)
+    for i, rows in enumerate(results):
+        assert rows["filing_id"].to_list() == [f"B-{i}"]
+        assert rows["status"].to_list() == ["accepted"]
+        assert rows["record"].to_list() == [0]
+    assert platform.store.counts()["filings"] == 21
+
+
+def test_each_filing_keeps_its_tenant_and_its_own_outcome(
+    gated: tuple[DecisionBatcher, _Gate], platform: SmartCustoms
+) -> None:
+    batcher, gate = gated
+    warm = batcher.submit(_body("W-0"), fmt="json", tenant=FILER)
+    assert gate.entered.wait(30)
+    own = batcher.submit(_body("T-1"), fmt="json", tenant=FILER)
+    other = batcher.submit(_body("T-2", filer="FR987654321000"), fmt="json", tenant=FILER)
+    theirs = batcher.submit(
+        _body("T-3", filer="FR987654321000"), fmt="json", tenant="FR987654321000"
+    )
+    broken = batcher.submit(b'{"filing_id": "cut', fmt="json", tenant="FR987654321000")
+    twice = batcher.submit(_body("T-1", pretty=True), fmt="json", tenant=FILER)
+    gate.release.set()
+    assert warm.result(60)["status"].to_list() == ["accepted"]
+    assert own.result(60)["status"].to_list() == ["accepted"]
+    assert theirs.result(60)["status"].to_list() == ["accepted"]
+    assert twice.result(60)["status"].to_list() == ["duplicate"]
+    mismatch = other.result(60).row(0, named=True)
+    assert mismatch["status"] == "quarantined"
+    assert "filing.filer_mismatch" in mismatch["problems"]
+    cut = broken.result(60).row(0, named=True)
+    assert cut["status"] == "quarantined"
+    entries = {e.quarantine_id: e for e in platform.store.quarantine_entries()}
+    assert entries[mismatch["quarantine_id"]].tenant == FILER
+    assert entries[cut["quarantine_id"]].tenant == "FR987654321000"
+    assert entries[cut["quarantine_id"]].payload == b'{"filing_id": "cut'
+
+
+def test_a_failed_batch_fails_each_of_its_filings_and_the_next_batch_runs(
+    platform: SmartCustoms,
+) -> None:
+    calls = {"n": 0}
+
+    def flaky() -> Clearance:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database went away")
+        return platform.clearance(actor="api")
+
+    factory: Callable[[], Clearance] = flaky
+    batcher = DecisionBatcher(factory)
+    try:
+        with pytest.raises(RuntimeError, match="went away"):
+            batcher.submit(_body("X-1"), fmt="json", tenant=None).result(60)
+        ok = batcher.submit(_body("X-2"), fmt="json", tenant=None).result(60)
+        assert ok["status"].to_list() == ["accepted"]
+    finally:
+        batcher.close()
+
+
+def test_close_finishes_queued_filings_then_refuses_new_ones(platform: SmartCustoms) -> None:
+    batcher = DecisionBatcher(lambda: platform.clearance(actor="api"), max_batch=3)
+    futures = [batcher.submit(_body(f"C-{i}"), fmt="json", tenant=None) for i in range(7)]
+    batcher.close()
+    assert all(f.done() for f in futures)
+    assert [f.result()["status"][0] for f in futures] == ["accepted"] * 7
+    assert batcher.filings == 7
+    with pytest.raises(RuntimeError, match="closed"):
+        batcher.submit(_body("C-9"), fmt="json", tenant=None)
+
+
+def test_unknown_formats_and_sizes_are_refused(platform: SmartCustoms) -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        DecisionBatcher(lambda: platform.clearance(), max_batch=0)
+    batcher = DecisionBatcher(lambda: platform.clearance())
+    with pytest.raises(ValueError, match="csv"):
+        batcher.submit(b"a,b", fmt="csv", tenant=None)
+    batcher.close()
