@@ -52,41 +52,55 @@ def test_filings_waiting_during_a_batch_are_cleared_together(
     gated: tuple[DecisionBatcher, _Gate], platform: SmartCustoms
 ) -> None:
     batcher, gate = gated
-    first = batcher.submit(_body("B-0"), fmt="json", tenant=FILER)
+    first = batcher.submit(_body("B-0"), fmt="json", tenant=FILER, actor="shop")
     assert gate.entered.wait(30)
-    rest = [batcher.submit(_body(f"B-{i}"), fmt="json", tenant=FILER) for i in range(1, 21)]
+    rest = [
+        batcher.submit(_body(f"B-{i}"), fmt="json", tenant=FILER, actor="shop")
+        for i in range(1, 21)
+    ]
     gate.release.set()
-    results = [f.result(60) for f in [first, *rest]]
+    decided = [f.result(60) for f in [first, *rest]]
     assert (batcher.batches, batcher.filings) == (2, 21)
-    for i, rows in enumerate(results):
+    for i, filing in enumerate(decided):
+        rows = filing.results
         assert rows["filing_id"].to_list() == [f"B-{i}"]
         assert rows["status"].to_list() == ["accepted"]
         assert rows["record"].to_list() == [0]
+        assert list(filing.outcomes) == [f"B-{i}-C1"]
+        assert filing.outcomes[f"B-{i}-C1"].lane is not None
     assert platform.store.counts()["filings"] == 21
+    audits = [e for e in platform.store.audit_entries(limit=100) if e["action"] == "filing.submit"]
+    assert sorted(e["subject_id"] for e in audits) == sorted(f"B-{i}" for i in range(21))
+    assert {e["actor"] for e in audits} == {"shop"}
 
 
 def test_each_filing_keeps_its_tenant_and_its_own_outcome(
     gated: tuple[DecisionBatcher, _Gate], platform: SmartCustoms
 ) -> None:
     batcher, gate = gated
-    warm = batcher.submit(_body("W-0"), fmt="json", tenant=FILER)
+    warm = batcher.submit(_body("W-0"), fmt="json", tenant=FILER, actor="shop")
     assert gate.entered.wait(30)
-    own = batcher.submit(_body("T-1"), fmt="json", tenant=FILER)
-    other = batcher.submit(_body("T-2", filer="FR987654321000"), fmt="json", tenant=FILER)
-    theirs = batcher.submit(
-        _body("T-3", filer="FR987654321000"), fmt="json", tenant="FR987654321000"
+    own = batcher.submit(_body("T-1"), fmt="json", tenant=FILER, actor="shop")
+    other = batcher.submit(
+        _body("T-2", filer="FR987654321000"), fmt="json", tenant=FILER, actor="shop"
     )
-    broken = batcher.submit(b'{"filing_id": "cut', fmt="json", tenant="FR987654321000")
-    twice = batcher.submit(_body("T-1", pretty=True), fmt="json", tenant=FILER)
+    theirs = batcher.submit(
+        _body("T-3", filer="FR987654321000"), fmt="json", tenant="FR987654321000", actor="other"
+    )
+    broken = batcher.submit(
+        b'{"filing_id": "cut', fmt="json", tenant="FR987654321000", actor="other"
+    )
+    twice = batcher.submit(_body("T-1", pretty=True), fmt="json", tenant=FILER, actor="shop")
     gate.release.set()
-    assert warm.result(60)["status"].to_list() == ["accepted"]
-    assert own.result(60)["status"].to_list() == ["accepted"]
-    assert theirs.result(60)["status"].to_list() == ["accepted"]
-    assert twice.result(60)["status"].to_list() == ["duplicate"]
-    mismatch = other.result(60).row(0, named=True)
+    assert warm.result(60).results["status"].to_list() == ["accepted"]
+    assert own.result(60).results["status"].to_list() == ["accepted"]
+    assert theirs.result(60).results["status"].to_list() == ["accepted"]
+    assert twice.result(60).results["status"].to_list() == ["duplicate"]
+    assert list(twice.result().outcomes) == ["T-1-C1"]  # what is on file
+    mismatch = other.result(60).results.row(0, named=True)
     assert mismatch["status"] == "quarantined"
     assert "filing.filer_mismatch" in mismatch["problems"]
-    cut = broken.result(60).row(0, named=True)
+    cut = broken.result(60).results.row(0, named=True)
     assert cut["status"] == "quarantined"
     entries = {e.quarantine_id: e for e in platform.store.quarantine_entries()}
     assert entries[mismatch["quarantine_id"]].tenant == FILER
@@ -109,8 +123,8 @@ def test_a_failed_batch_fails_each_of_its_filings_and_the_next_batch_runs(
     batcher = DecisionBatcher(factory)
     try:
         with pytest.raises(RuntimeError, match="went away"):
-            batcher.submit(_body("X-1"), fmt="json", tenant=None).result(60)
-        ok = batcher.submit(_body("X-2"), fmt="json", tenant=None).result(60)
+            batcher.submit(_body("X-1"), fmt="json", tenant=None, actor="ops").result(60)
+        ok = batcher.submit(_body("X-2"), fmt="json", tenant=None, actor="ops").result(60).results
         assert ok["status"].to_list() == ["accepted"]
     finally:
         batcher.close()
@@ -118,13 +132,15 @@ def test_a_failed_batch_fails_each_of_its_filings_and_the_next_batch_runs(
 
 def test_close_finishes_queued_filings_then_refuses_new_ones(platform: SmartCustoms) -> None:
     batcher = DecisionBatcher(lambda: platform.clearance(actor="api"), max_batch=3)
-    futures = [batcher.submit(_body(f"C-{i}"), fmt="json", tenant=None) for i in range(7)]
+    futures = [
+        batcher.submit(_body(f"C-{i}"), fmt="json", tenant=None, actor="ops") for i in range(7)
+    ]
     batcher.close()
     assert all(f.done() for f in futures)
-    assert [f.result()["status"][0] for f in futures] == ["accepted"] * 7
+    assert [f.result().results["status"][0] for f in futures] == ["accepted"] * 7
     assert batcher.filings == 7
     with pytest.raises(RuntimeError, match="closed"):
-        batcher.submit(_body("C-9"), fmt="json", tenant=None)
+        batcher.submit(_body("C-9"), fmt="json", tenant=None, actor="ops")
 
 
 def test_unknown_formats_and_sizes_are_refused(platform: SmartCustoms) -> None:
@@ -132,5 +148,5 @@ def test_unknown_formats_and_sizes_are_refused(platform: SmartCustoms) -> None:
         DecisionBatcher(lambda: platform.clearance(), max_batch=0)
     batcher = DecisionBatcher(lambda: platform.clearance())
     with pytest.raises(ValueError, match="csv"):
-        batcher.submit(b"a,b", fmt="csv", tenant=None)
+        batcher.submit(b"a,b", fmt="csv", tenant=None, actor="ops")
     batcher.close()

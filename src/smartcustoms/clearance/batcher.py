@@ -11,8 +11,11 @@ filing and nothing waits.
 
 Every filing keeps its own identity through the batch: its own tenant (the filer
 submitting it, checked against the filer id it carries), its own result rows, its own
-quarantine entry. A filing that is not valid JSON is cleared on its own, so its raw bytes
-are kept whole in quarantine exactly as they were received.
+quarantine entry, its own audit-log entry under the user who sent it. A filing that is not
+valid JSON is cleared on its own, so its raw bytes are kept whole in quarantine exactly as
+they were received. What the caller answers with is read for the whole batch at once
+(:meth:`~smartcustoms.store.Store.consignment_outcomes`), and the audit entries are written
+in one transaction, so a batch costs a fixed number of round trips to the store.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import orjson
 import polars as pl
 
 from smartcustoms.clearance.runner import Clearance
+from smartcustoms.clearance.summary import QUARANTINED
 from smartcustoms.intake._json import parse_json_lines
 from smartcustoms.intake.layouts import POSTAL_LAYOUT, WCO_JSON_LAYOUT
+from smartcustoms.store.database import ConsignmentOutcome
 
-__all__ = ["DecisionBatcher"]
+__all__ = ["DecidedFiling", "DecisionBatcher"]
 
 _log = logging.getLogger(__name__)
 
@@ -40,12 +45,28 @@ _LAYOUTS = {"json": WCO_JSON_LAYOUT, "postal": POSTAL_LAYOUT}
 _SOURCE = "api"
 
 
+@dataclass(frozen=True)
+class DecidedFiling:
+    """What became of one filing sent through :class:`DecisionBatcher`.
+
+    Attributes:
+        results: Its result rows (:data:`~smartcustoms.clearance.summary.RESULT_SCHEMA`,
+            ``record`` 0), one per consignment (one row when the filing was rejected).
+        outcomes: Where each of its consignments on file stands, by consignment id (read
+            after the batch was committed; a duplicate's are those already on file).
+    """
+
+    results: pl.DataFrame
+    outcomes: dict[str, ConsignmentOutcome]
+
+
 @dataclass
 class _Request:
     body: bytes
     fmt: str
     tenant: str | None
-    future: Future[pl.DataFrame] = field(default_factory=Future)
+    actor: str
+    future: Future[DecidedFiling] = field(default_factory=Future)
 
 
 class DecisionBatcher:
@@ -57,8 +78,7 @@ class DecisionBatcher:
             reach the next batch).
         max_batch: Most filings cleared together.
 
-    :meth:`submit` returns a future of the filing's result rows
-    (:data:`~smartcustoms.clearance.summary.RESULT_SCHEMA`, ``record`` 0).
+    :meth:`submit` returns a future of the :class:`DecidedFiling`.
     """
 
     def __init__(self, clearance: Callable[[], Clearance], *, max_batch: int = 256) -> None:
@@ -75,8 +95,10 @@ class DecisionBatcher:
         self.filings = 0
         """Filings cleared so far."""
 
-    def submit(self, body: bytes, *, fmt: str, tenant: str | None) -> Future[pl.DataFrame]:
-        """Queue one filing (``fmt`` ``json`` or ``postal``); its result rows come later.
+    def submit(
+        self, body: bytes, *, fmt: str, tenant: str | None, actor: str
+    ) -> Future[DecidedFiling]:
+        """Queue one filing (``fmt`` ``json`` or ``postal``) sent by user ``actor``.
 
         Raises:
             RuntimeError: The batcher is closed.
@@ -84,7 +106,7 @@ class DecisionBatcher:
         """
         if fmt not in _LAYOUTS:
             raise ValueError(f"unknown single-filing format {fmt!r}")
-        request = _Request(body=body, fmt=fmt, tenant=tenant)
+        request = _Request(body=body, fmt=fmt, tenant=tenant, actor=actor)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the decision batcher is closed")
@@ -163,13 +185,44 @@ class DecisionBatcher:
                 truncated_last=truncated_last,
             )
             batch_id = datetime.now(UTC).strftime("a%Y%m%dT%H%M%S%f")
-            _, results = self._clearance().clear_batch(
+            clearance = self._clearance()
+            _, results = clearance.clear_batch(
                 batch, batch_id=batch_id, tenant=[r.tenant for r in requests]
             )
-            by_record = {
-                int(part["record"][0]): part
+            parts = {
+                int(part["record"][0]): part.with_columns(pl.lit(0, dtype=pl.Int64).alias("record"))
                 for part in results.partition_by("record", maintain_order=True)
             }
+            stored = results.filter(
+                (pl.col("status") != QUARANTINED) & pl.col("consignment_id").is_not_null()
+            )["consignment_id"].to_list()
+            outcomes = clearance.store.consignment_outcomes(stored)
+            decided = []
+            audits = []
+            for i, request in enumerate(requests):
+                part = parts.get(i, results.clear())
+                ids = [x for x in part["consignment_id"].to_list() if x]
+                first = part.row(0, named=True) if part.height else {}
+                decided.append(
+                    DecidedFiling(
+                        results=part, outcomes={x: outcomes[x] for x in ids if x in outcomes}
+                    )
+                )
+                audits.append(
+                    {
+                        "actor": request.actor,
+                        "action": "filing.submit",
+                        "subject_type": "filing",
+                        "subject_id": first.get("filing_id"),
+                        "details": {
+                            "outcome": first.get("status"),
+                            "quarantine_id": first.get("quarantine_id"),
+                            "consignments": ids,
+                            "batch_id": batch_id,
+                        },
+                    }
+                )
+            clearance.store.record_audits(audits)
         except BaseException as error:  # every caller learns of the failure
             _log.exception("a batch of %d filing(s) failed", len(requests))
             for request in requests:
@@ -179,8 +232,5 @@ class DecisionBatcher:
             return
         self.batches += 1
         self.filings += len(requests)
-        for i, request in enumerate(requests):
-            part = by_record.get(i)
-            if part is None:
-                part = results.clear()
-            request.future.set_result(part.with_columns(pl.lit(0, dtype=pl.Int64).alias("record")))
+        for request, result in zip(requests, decided, strict=True):
+            request.future.set_result(result)

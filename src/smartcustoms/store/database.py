@@ -287,6 +287,25 @@ class Store:
                 )
             )
 
+    def record_audits(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append several audit-log entries in one transaction (same keys as :meth:`record_audit`)."""
+        if not entries:
+            return
+        at = datetime.now(UTC)
+        rows = [
+            {
+                "at": at,
+                "actor": e["actor"],
+                "action": e["action"],
+                "subject_type": e["subject_type"],
+                "subject_id": e.get("subject_id"),
+                "details": json.dumps(e.get("details") or {}, default=str),
+            }
+            for e in entries
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.audit_log), rows)
+
     def audit_entries(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit-log entries, newest first."""
         with self.engine.connect() as conn:
