@@ -35,6 +35,7 @@ from smartcustoms.risk.value_controls import ValueReference
 from smartcustoms.store import QuarantineEntry, Store
 from smartcustoms.store.access import AccessRecords
 from smartcustoms.store.risk import RiskRecords
+from smartcustoms.store.rulesets import ActiveRules, RulesetRecords
 from smartcustoms.targeting import Targeting
 from smartcustoms.tariff import (
     ExchangeRates,
@@ -129,7 +130,30 @@ class SmartCustoms:
         return Targeting(self)
 
     @cached_property
+    def rulesets(self) -> RulesetRecords:
+        """Rulesets uploaded by analysts; the active one takes precedence over the settings."""
+        return RulesetRecords(self.store)
+
+    @property
     def rules(self) -> RuleSet | None:
+        """Targeting rules in force: the active uploaded ruleset, else the settings' rules.
+
+        Read afresh by every clearance runner (:meth:`risk_engine`), so an activation takes
+        effect from the next batch without a restart. The cost is one lookup on a unique
+        index; the active ruleset's TOML is parsed once per activation, not per batch.
+
+        Raises:
+            InvalidRuleFileError: The active ruleset or the configured files do not load.
+        """
+        stored = self._active_rules.rules(self.rulesets)
+        return stored if stored is not None else self.configured_rules
+
+    @cached_property
+    def _active_rules(self) -> ActiveRules:
+        return ActiveRules()
+
+    @cached_property
+    def configured_rules(self) -> RuleSet | None:
         """Targeting rules from the settings (shipped illustrative set by default)."""
         path = self.settings.risk_rules
         if path is not None and path.strip().lower() == "none":

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -46,6 +47,7 @@ __all__ = [
     "risk_decisions",
     "risk_models",
     "rule_hits",
+    "rulesets",
     "users",
     "value_references",
 ]
@@ -368,4 +370,40 @@ lane_changes = Table(
     Column("officer", Text, nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
     comment="Lanes re-routed by an officer, each with its mandatory justification.",
+)
+
+# One active ruleset at a time, enforced by the database (a partial unique index: SQLite and
+# PostgreSQL both have them), so two analysts activating at once cannot both win.
+_ONE_ACTIVE = "status = 'active'"
+
+rulesets = Table(
+    "rulesets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ruleset_id", String(128), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("rules_name", String(100), nullable=False),
+    Column("rules", Text, nullable=False),
+    Column("watchlists", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rule_count", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Column("activated_by", Text),
+    Column("activated_at", UTCDateTime),
+    Column("retired_at", UTCDateTime),
+    Column("note", Text),
+    Index("uq_rulesets_version", "ruleset_id", "version", unique=True),
+    Index(
+        "uq_rulesets_active",
+        "status",
+        unique=True,
+        sqlite_where=text(_ONE_ACTIVE),
+        postgresql_where=text(_ONE_ACTIVE),
+    ),
+    comment=(
+        "Targeting rulesets uploaded by analysts: the rules TOML, its watch lists (JSON "
+        "name -> TOML), draft/active/retired; one active at a time."
+    ),
 )
