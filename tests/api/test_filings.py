@@ -1,16 +1,17 @@
-"""Filer routes: submission, responses, quarantine, bulk jobs, tenant isolation, audit."""
+"""Filer routes: one filing, customs responses, tenant isolation, audit.
+
+The helpers here (``filing``, ``bad_filing``, ``submit``, ``assert_problem``) serve the other
+filer tests too (``test_jobs``, ``test_quarantine``).
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import orjson
-import polars as pl
 import pytest
 
-from smartcustoms.synth import TrafficConfig, write_traffic
 from smartcustoms.testing import make_filing
 from tests.api.conftest import USERS, Api
 
@@ -84,45 +85,6 @@ def test_reasons_hold_lane_words_only(api: Api) -> None:
         assert secret not in text.replace('"score": 100', "")
 
 
-def test_a_rejected_filing_lists_every_problem_and_can_be_corrected(api: Api) -> None:
-    r = submit(api, bad_filing("BAD-1"))
-    body = assert_problem(r, 422, "filing.invalid")
-    assert {p["code"] for p in body["problems"]} == {"hs.unknown", "currency.unknown"}
-    assert all(p["path"] and p["message"] for p in body["problems"])
-    qid = body["quarantine_id"]
-    assert qid and qid in body["detail"]
-    assert api.platform.store.consignment_outcomes(["BAD-1-C1"]) == {}
-
-    shown = api.client.get(f"/api/v1/quarantine/{qid}", headers=api.headers["filer"])
-    assert shown.status_code == 200
-    assert shown.json()["problem_codes"] == ["currency.unknown", "hs.unknown"]
-    assert orjson.loads(shown.json()["payload"]) == bad_filing("BAD-1")
-    listed = api.client.get("/api/v1/quarantine", headers=api.headers["filer"]).json()
-    assert [e["quarantine_id"] for e in listed] == [qid]
-
-    still_bad = filing("BAD-1")
-    still_bad["consignments"][0]["items"][0]["hs_code"] = "610950"
-    again = api.client.post(
-        f"/api/v1/quarantine/{qid}/resubmit", json=still_bad, headers=api.headers["filer"]
-    )
-    again_body = assert_problem(again, 422, "filing.invalid")
-    assert [p["code"] for p in again_body["problems"]] == ["hs.unknown"]
-    assert again_body["quarantine_id"] == qid
-
-    fixed = api.client.post(
-        f"/api/v1/quarantine/{qid}/resubmit", json=filing("BAD-1"), headers=api.headers["filer"]
-    )
-    assert fixed.status_code == 200, fixed.text
-    assert fixed.json()["filing_id"] == "BAD-1"
-    assert [c["consignment_id"] for c in fixed.json()["consignments"]] == ["BAD-1-C1"]
-    entry = api.platform.store.quarantine_entry(qid)
-    assert entry.status == "resolved" and entry.attempts == 3
-    closed = api.client.post(
-        f"/api/v1/quarantine/{qid}/resubmit", json=filing("BAD-1"), headers=api.headers["filer"]
-    )
-    assert_problem(closed, 409, "quarantine.closed")
-
-
 def test_a_filing_of_another_filer_is_quarantined_as_a_mismatch(api: Api) -> None:
     r = submit(api, filing("F-X", filer_id=OTHER_FILER_ID))
     body = assert_problem(r, 422, "filing.invalid")
@@ -141,18 +103,6 @@ def test_a_filing_of_another_filer_is_quarantined_as_a_mismatch(api: Api) -> Non
         headers=api.headers["filer"],
     )
     assert fixed.status_code == 200
-
-
-def test_a_resubmission_under_another_filer_id_is_refused(api: Api) -> None:
-    qid = submit(api, bad_filing("BAD-1")).json()["quarantine_id"]
-    r = api.client.post(
-        f"/api/v1/quarantine/{qid}/resubmit",
-        json=filing("BAD-1", filer_id=OTHER_FILER_ID),
-        headers=api.headers["filer"],
-    )
-    body = assert_problem(r, 422, "filing.invalid")
-    assert [p["code"] for p in body["problems"]] == ["filing.filer_mismatch"]
-    assert api.platform.store.counts()["filings"] == 0
 
 
 def test_sending_the_same_filing_again_is_idempotent(api: Api) -> None:
@@ -226,95 +176,6 @@ def test_other_roles_are_forbidden(api: Api, user: str) -> None:
     r = api.client.get("/api/v1/quarantine", headers=api.headers[user])
     assert_problem(r, 403, "auth.forbidden")
     assert_problem(submit(api, filing("F-1"), user=user), 403, "auth.forbidden")
-
-
-def test_a_bulk_job_clears_a_file_and_reports_progress_and_results(api: Api) -> None:
-    records = [filing(f"B-{i}") for i in range(4)]
-    records.append(bad_filing("B-BAD"))
-    records.append(filing("B-THEIRS", filer_id=OTHER_FILER_ID))
-    records.append(filing("B-0"))  # repeated in the file: a duplicate
-    body = b"\n".join(orjson.dumps(r) for r in records) + b"\n"
-    r = api.client.post(
-        "/api/v1/filings/bulk",
-        content=body,
-        headers={**api.headers["filer"], "Content-Type": "application/x-ndjson"},
-    )
-    assert r.status_code == 202, r.text
-    job_id = r.json()["job_id"]
-    assert r.headers["location"] == f"/api/v1/jobs/{job_id}"
-    assert r.json()["status"] == "queued"
-
-    progress = api.client.get(f"/api/v1/jobs/{job_id}", headers=api.headers["filer"]).json()
-    assert progress["status"] == "done", progress
-    assert (progress["received"], progress["accepted"], progress["quarantined"]) == (7, 5, 2)
-    assert progress["duplicates"] == 1 and progress["error"] is None
-    assert progress["result_url"] == f"/api/v1/jobs/{job_id}/result"
-
-    result = api.client.get(progress["result_url"], headers=api.headers["filer"])
-    assert result.status_code == 200
-    assert result.headers["content-type"].startswith("application/x-ndjson")
-    lines = [json.loads(line) for line in result.text.splitlines()]
-    assert [line["outcome"] for line in lines] == [
-        *["accepted"] * 4,
-        "quarantined",
-        "quarantined",
-        "duplicate",
-    ]
-    assert all(line["response"]["lane"] for line in lines if line["outcome"] != "quarantined")
-    rejected = {line["filing_id"]: line for line in lines if line["status"] == "reject"}
-    assert {p["code"] for p in rejected["B-BAD"]["problems"]} == {"hs.unknown", "currency.unknown"}
-    assert [p["code"] for p in rejected["B-THEIRS"]["problems"]] == ["filing.filer_mismatch"]
-    assert "risk_score" not in result.text and "rule_hits" not in result.text
-    listed = api.client.get("/api/v1/quarantine", headers=api.headers["filer"]).json()
-    assert {e["filing_id"] for e in listed} == {"B-BAD", "B-THEIRS"}
-
-
-def test_a_bulk_csv_file_from_the_traffic_generator(api: Api, tmp_path: Path, seed: int) -> None:
-    """Synthetic traffic in the canonical CSV layout, filed under the filer's own id."""
-    write_traffic(TrafficConfig(consignments=20, seed=seed), tmp_path / "t.csv", fmt="csv")
-    rows = pl.read_csv(tmp_path / "t.csv", infer_schema=False)
-    body = rows.with_columns(pl.lit(FILER_ID).alias("filer_id")).write_csv().encode()
-    filings = rows["filing_id"].n_unique()
-    r = api.client.post(
-        "/api/v1/filings/bulk",
-        content=body,
-        headers={**api.headers["filer"], "Content-Type": "text/csv; charset=utf-8"},
-    )
-    assert r.status_code == 202, r.text
-    job = api.client.get(f"/api/v1/jobs/{r.json()['job_id']}", headers=api.headers["filer"])
-    counts = job.json()
-    assert counts["status"] == "done", counts
-    assert counts["received"] == filings == counts["accepted"] + counts["quarantined"]
-    assert counts["accepted"] > 0
-    lines = api.client.get(f"/api/v1/jobs/{counts['job_id']}/result", headers=api.headers["filer"])
-    assert len(lines.text.splitlines()) >= filings
-
-
-def test_a_bulk_job_needs_a_known_format_and_map(api: Api) -> None:
-    h = api.headers["filer"]
-    r = api.client.post(
-        "/api/v1/filings/bulk", content=b"x", headers={**h, "Content-Type": "text/plain"}
-    )
-    assert_problem(r, 415, "request.media_type")
-    r = api.client.post(
-        "/api/v1/filings/bulk?format=csv&column_map=/etc/passwd", content=b"a,b\n", headers=h
-    )
-    assert_problem(r, 422, "input.invalid")
-
-
-def test_a_failing_job_records_its_error(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    def explode(*args: object, **kw: object) -> None:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(api.platform, "clearance", explode)
-    r = api.client.post(
-        "/api/v1/filings/bulk?format=jsonl",
-        content=orjson.dumps(filing("B-1")),
-        headers=api.headers["filer"],
-    )
-    job = api.client.get(f"/api/v1/jobs/{r.json()['job_id']}", headers=api.headers["filer"])
-    assert job.json()["status"] == "failed"
-    assert job.json()["error"] == "RuntimeError: disk full"
 
 
 def test_reads_and_writes_land_in_the_audit_log(api: Api) -> None:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from smartcustoms import __version__
 from smartcustoms.api.problems import install_problem_handlers
-from smartcustoms.api.routers import analyst, events, filings, officer, system
+from smartcustoms.api.routers import analyst, events, filings, jobs, officer, quarantine, system
 from smartcustoms.api.security import refuse_nul
 from smartcustoms.config import DEFAULT_SECRET_KEY
 from smartcustoms.errors import ConfigurationError
@@ -28,6 +28,8 @@ API_PREFIX: Final = "/api/v1"
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     system.router,
     filings.router,
+    jobs.router,
+    quarantine.router,
     officer.router,
     analyst.router,
     events.router,
