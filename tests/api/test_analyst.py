@@ -1,4 +1,4 @@
-"""Analyst routes: rules checks, training, model list, evaluation and drift."""
+"""Analyst routes: rules checks, uploads and activation, training, models, evaluation, drift."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from smartcustoms.risk.rules import example_rules_path
 from smartcustoms.synth import TrafficConfig, write_traffic
-from tests.api.conftest import Api
+from smartcustoms.testing import make_filing
+from tests.api.conftest import USERS, Api
 
 V1 = "/api/v1"
 START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -161,6 +162,158 @@ def test_two_files_with_one_name_are_refused(api: Api) -> None:
     assert [p["code"] for p in body["problems"]] == ["rules.duplicate_file"]
 
 
+# ---------------------------------------------------------------- stored rulesets
+
+MARKER_RULES = """\
+id = "analyst-set"
+version = "{version}"
+legal_basis = "Art. 46 UCC"
+watchlists = ["marked.toml"]
+
+[[rules]]
+id = "marked-seller"
+description = "Seller under a fresh alert"
+effective_from = 2026-01-01
+lane = "red"
+when = {{ seller_id = {{ in_list = "marked-sellers" }} }}
+"""
+
+MARKER_LISTS = """\
+id = "marked"
+version = "1"
+legal_basis = "Art. 46 UCC"
+
+[[lists]]
+id = "marked-sellers"
+kind = "seller"
+effective_from = 2026-01-01
+entries = ["SELLER-1"]
+"""
+
+
+def _marker_upload(version: str = "1", note: str | None = None) -> dict[str, Any]:
+    """Rules sending every consignment of seller SELLER-1 (the test filings') to red."""
+    return {
+        "rules": {"name": "rules.toml", "content": MARKER_RULES.format(version=version)},
+        "watchlists": [{"name": "marked.toml", "content": MARKER_LISTS}],
+        "note": note,
+    }
+
+
+def _submit(api: Api, filing_id: str) -> dict[str, Any]:
+    filing = make_filing(filing_id)
+    filing["filer"]["id"] = str(USERS["filer"]["filer_id"])
+    r = api.client.post(f"{V1}/filings", json=filing, headers=api.headers["filer"])
+    assert r.status_code == 201, r.text
+    decision = api.platform.risk_records.decision(f"{filing_id}-C1")
+    assert decision is not None
+    return decision
+
+
+def test_an_upload_is_stored_as_a_draft_with_its_files(api: Api) -> None:
+    headers = api.headers["analyst"]
+    r = api.client.post(f"{V1}/rules", headers=headers, json=_marker_upload(note="alert 12"))
+    assert r.status_code == 201, r.text
+    draft = r.json()
+    assert (draft["ruleset_id"], draft["version"], draft["status"]) == ("analyst-set", "1", "draft")
+    assert draft["uploaded_by"] == "analyst" and draft["note"] == "alert 12"
+    assert draft["rule_count"] == 1 and len(draft["sha256"]) == 64
+    assert draft["rules"]["content"] == MARKER_RULES.format(version="1")
+    assert [w["name"] for w in draft["watchlists"]] == ["marked.toml"]
+    assert draft["warnings"] == [] and draft["hits"] == []
+    listed = api.client.get(f"{V1}/rules", headers=headers).json()
+    assert [(x["id"], x["status"]) for x in listed] == [(draft["id"], "draft")]
+    assert "rules" not in listed[0]
+    shown = api.client.get(f"{V1}/rules/{draft['id']}", headers=headers).json()
+    assert shown["sha256"] == draft["sha256"] and shown["watchlists"] == draft["watchlists"]
+    again = api.client.post(f"{V1}/rules", headers=headers, json=_marker_upload())
+    assert again.status_code == 200 and again.json()["id"] == draft["id"]
+
+
+def test_an_invalid_upload_is_a_422_with_every_problem_and_nothing_stored(api: Api) -> None:
+    headers = api.headers["analyst"]
+    body = {"rules": {"name": "mine.toml", "content": BROKEN_RULES}}
+    problem = _assert_problem(
+        api.client.post(f"{V1}/rules", headers=headers, json=body), 422, "rules.invalid"
+    )
+    codes = {p["code"] for p in problem["problems"]}
+    assert {"rules.missing_action", "rules.unknown_field"} <= codes
+    assert all(p["path"].startswith("mine.toml:") for p in problem["problems"])
+    assert all("smartcustoms-rules-" not in p["message"] for p in problem["problems"])
+    assert api.client.get(f"{V1}/rules", headers=headers).json() == []
+    assert api.client.get(f"{V1}/rules/active", headers=headers).json()["source"] == "settings"
+
+
+def test_a_version_names_one_text(api: Api) -> None:
+    headers = api.headers["analyst"]
+    api.client.post(f"{V1}/rules", headers=headers, json=_marker_upload())
+    other = _marker_upload()
+    other["watchlists"][0]["content"] = MARKER_LISTS.replace("SELLER-1", "SELLER-2")
+    problem = _assert_problem(
+        api.client.post(f"{V1}/rules", headers=headers, json=other), 409, "conflict"
+    )
+    assert "own version" in problem["detail"]
+
+
+def test_activation_takes_effect_on_the_next_filing(api: Api) -> None:
+    headers = api.headers["analyst"]
+    before = _submit(api, "BEFORE")
+    assert "marked-seller" not in [h["rule_id"] for h in before["rule_hits"]]
+    draft = api.client.post(f"{V1}/rules", headers=headers, json=_marker_upload()).json()
+    assert "marked-seller" not in [h["rule_id"] for h in _submit(api, "DRAFT")["rule_hits"]]
+
+    r = api.client.post(f"{V1}/rules/{draft['id']}/activate", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "active" and r.json()["activated_by"] == "analyst"
+    after = _submit(api, "AFTER")
+    assert [h["rule_id"] for h in after["rule_hits"]] == ["marked-seller"]
+    assert after["lane"] == "red" and after["rule_hits"][0]["ruleset_id"] == "analyst-set"
+
+    in_force = api.client.get(f"{V1}/rules/active", headers=headers).json()
+    assert in_force["source"] == "store" and in_force["stored"]["id"] == draft["id"]
+    assert (in_force["ruleset_id"], in_force["version"], in_force["rule_count"]) == (
+        "analyst-set",
+        "1",
+        1,
+    )
+    hits = api.client.get(f"{V1}/rules/{draft['id']}", headers=headers).json()["hits"]
+    assert [(h["rule_id"], h["rule_version"], h["hits"]) for h in hits] == [
+        ("marked-seller", "1", 1)
+    ]
+    audit = next(e for e in api.platform.store.audit_entries() if e["action"] == "ruleset.activate")
+    assert audit["actor"] == "analyst" and audit["subject_id"] == str(draft["id"])
+
+
+def test_activating_another_version_retires_the_first_and_retiring_falls_back(api: Api) -> None:
+    headers = api.headers["admin"]
+    first = api.client.post(f"{V1}/rules", headers=headers, json=_marker_upload("1")).json()
+    second = api.client.post(f"{V1}/rules", headers=headers, json=_marker_upload("2")).json()
+    api.client.post(f"{V1}/rules/{first['id']}/activate", headers=headers)
+    api.client.post(f"{V1}/rules/{second['id']}/activate", headers=headers)
+    states = {x["id"]: x["status"] for x in api.client.get(f"{V1}/rules", headers=headers).json()}
+    assert states == {first["id"]: "retired", second["id"]: "active"}
+    active = api.client.get(f"{V1}/rules?status=active", headers=headers).json()
+    assert [x["id"] for x in active] == [second["id"]]
+    retired = api.client.post(f"{V1}/rules/{second['id']}/retire", headers=headers).json()
+    assert retired["status"] == "retired" and retired["retired_at"]
+    in_force = api.client.get(f"{V1}/rules/active", headers=headers).json()
+    assert in_force["source"] == "settings" and in_force["ruleset_id"] == "example-eu-ecommerce"
+    assert "marked-seller" not in [h["rule_id"] for h in _submit(api, "LATER")["rule_hits"]]
+
+
+@pytest.mark.parametrize("path", ["/rules/999", "/rules/999/activate", "/rules/999/retire"])
+def test_unknown_rulesets_are_404(api: Api, path: str) -> None:
+    method = "GET" if path == "/rules/999" else "POST"
+    r = api.client.request(method, f"{V1}{path}", headers=api.headers["analyst"])
+    _assert_problem(r, 404, "ruleset.not_found")
+
+
+@pytest.mark.parametrize("ruleset", ["0", "x", str(2**31)])
+def test_out_of_range_ruleset_ids_are_request_problems(api: Api, ruleset: str) -> None:
+    r = api.client.get(f"{V1}/rules/{ruleset}", headers=api.headers["analyst"])
+    _assert_problem(r, 422, "request.invalid")
+
+
 # ---------------------------------------------------------------- models
 
 
@@ -224,6 +377,12 @@ def test_only_analysts_and_admins_use_analyst_routes(api: Api, user: str) -> Non
     headers = api.headers[user]
     calls = [
         api.client.post(f"{V1}/rules/check", headers=headers, json=_example_upload()),
+        api.client.post(f"{V1}/rules", headers=headers, json=_marker_upload()),
+        api.client.get(f"{V1}/rules", headers=headers),
+        api.client.get(f"{V1}/rules/active", headers=headers),
+        api.client.get(f"{V1}/rules/1", headers=headers),
+        api.client.post(f"{V1}/rules/1/activate", headers=headers),
+        api.client.post(f"{V1}/rules/1/retire", headers=headers),
         api.client.get(f"{V1}/models", headers=headers),
         api.client.post(f"{V1}/models/train", headers=headers),
         api.client.get(f"{V1}/models/evaluation", headers=headers),

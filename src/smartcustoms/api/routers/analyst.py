@@ -1,28 +1,35 @@
 """Analysts: rules and watch lists, model training and evaluation, drift.
 
-Every route admits analysts and admins only (``docs/api-officers.md`` has the matrix).
+Every route admits analysts and admins only (``docs/api-analysts.md`` has the routes).
 Checking rules is a validation service: a file with errors is a successful check, answered
-``200`` with ``valid: false`` and every problem located as ``file:LINE``.
+``200`` with ``valid: false`` and every problem located as ``file:LINE``. Uploading rules
+stores a draft after the same check (``422 rules.invalid`` with every problem when it
+fails); activating a draft makes clearance use it from the next batch, without a restart.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import tempfile
-import tomllib
 from datetime import date, datetime
-from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from smartcustoms.access import Principal, Role
 from smartcustoms.api.security import PlatformDep, require
-from smartcustoms.errors import InvalidInputError, Problem
-from smartcustoms.risk.rules import check_rules
+from smartcustoms.errors import Problem
+from smartcustoms.platform import SmartCustoms
 from smartcustoms.store.risk import ModelRecord
+from smartcustoms.store.rulesets import (
+    FILE_NAME_PATTERN,
+    MAX_NOTE,
+    RuleFileText,
+    RuleHitCount,
+    RulesetRecord,
+    check_ruleset_files,
+)
 
 __all__ = [
     "DriftReport",
@@ -30,6 +37,10 @@ __all__ = [
     "ModelSummary",
     "RulesCheckReport",
     "RulesCheckRequest",
+    "RulesInForce",
+    "RulesetDetail",
+    "RulesetSummary",
+    "RulesetUploadRequest",
     "TrainRequest",
     "router",
 ]
@@ -38,9 +49,11 @@ router = APIRouter(tags=["analysts"])
 
 Analyst = Annotated[Principal, Depends(require(Role.ANALYST, Role.ADMIN))]
 
-_FILE_NAME: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 _MAX_SEED: Final = 2**32 - 1  # NumPy and LightGBM seeds are 32-bit unsigned
+_MAX_ID: Final = 2**31 - 1  # store ids are 32-bit integers on PostgreSQL
 _CUT = re.compile(r"^(precision|recall|revenue)@(\d+(?:\.\d+)?)%$")
+
+RulesetId = Annotated[int, Path(ge=1, le=_MAX_ID, description="Store id of the ruleset.")]
 
 
 # ---------------------------------------------------------------- rules
@@ -50,11 +63,15 @@ class RuleFile(BaseModel):
     """One uploaded TOML file."""
 
     name: str = Field(
-        pattern=_FILE_NAME,
+        pattern=FILE_NAME_PATTERN,
         description="File name: how problems cite it (``rules.toml:14``) and how a rules "
         "file's ``watchlists`` key names it. No folders.",
     )
     content: str = Field(max_length=5_000_000, description="The TOML text.")
+
+    def text(self) -> RuleFileText:
+        """The store's form of the file."""
+        return RuleFileText(self.name, self.content)
 
 
 class RulesCheckRequest(BaseModel):
@@ -80,6 +97,11 @@ class CheckProblem(BaseModel):
     message: str
     severity: str = Field(description="error (the file would not load) or warning.")
 
+    @classmethod
+    def of(cls, problem: Problem) -> CheckProblem:
+        """The API form of a problem."""
+        return cls.model_validate(problem.as_dict())
+
 
 class RulesCheckReport(BaseModel):
     """The result of a check: ``valid`` is false when any problem is an error."""
@@ -95,76 +117,203 @@ def rules_check(body: RulesCheckRequest, principal: Analyst) -> RulesCheckReport
     """Every problem of the files, errors and warnings, each with file and line.
 
     ``200`` whether or not the files are valid. ``422`` only for a request that cannot be
-    checked: two files with one name.
+    checked: two files with one name. Nothing is stored (upload with ``POST /rules``).
     """
-    names = [body.rules.name, *(w.name for w in body.watchlists)]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise InvalidInputError(
-            "each uploaded file needs its own name",
-            tuple(
-                Problem("rules.duplicate_file", "watchlists", f"{n} given twice")
-                for n in duplicates
-            ),
-        )
-    problems = _unsafe_watchlists(body.rules)
-    if not problems:
-        with tempfile.TemporaryDirectory(prefix="smartcustoms-rules-") as tmp:
-            folder = Path(tmp)
-            for upload in (body.rules, *body.watchlists):
-                (folder / upload.name).write_text(upload.content, encoding="utf-8")
-            try:
-                found = check_rules(
-                    folder / body.rules.name,
-                    [folder / w.name for w in body.watchlists],
-                    today=body.today,
-                )
-            except RecursionError:  # a watch list nested deeper than the TOML parser goes
-                found = [Problem("rules.syntax", "watchlists", "not valid TOML: nested too deeply")]
-            prefixes = (f"{folder.resolve()}/", f"{folder}/")
-            problems = [_relative(p, prefixes) for p in found]
+    problems = check_ruleset_files(
+        body.rules.text(), [w.text() for w in body.watchlists], today=body.today
+    )
     errors = sum(p.severity == "error" for p in problems)
     return RulesCheckReport(
         valid=errors == 0,
         errors=errors,
         warnings=len(problems) - errors,
-        problems=[CheckProblem.model_validate(p.as_dict()) for p in problems],
+        problems=[CheckProblem.of(p) for p in problems],
     )
 
 
-def _unsafe_watchlists(rules: RuleFile) -> list[Problem]:
-    """Problems that stop a check before any file is read.
+class RulesetUploadRequest(BaseModel):
+    """A rules file and its watch-list files to store as a draft ruleset."""
 
-    A rules file names its watch-list files; through the API those must be files of the
-    upload, or the server would read (and report on) files of its own disk. A document
-    nested too deeply for the TOML parser is refused here too.
-    """
-    try:
-        declared = tomllib.loads(rules.content).get("watchlists", [])
-    except tomllib.TOMLDecodeError:
-        return []  # the check reports the syntax error with its line
-    except RecursionError:
-        return [Problem("rules.syntax", rules.name, "not valid TOML: nested too deeply")]
-    if not isinstance(declared, list):
-        return []
-    return [
-        Problem(
-            "rules.invalid_value",
-            rules.name,
-            f"watch list {name!r}: name uploaded files only (no folders) when checking "
-            "through the API",
+    rules: RuleFile
+    watchlists: list[RuleFile] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Watch-list files: those the rules file's ``watchlists`` key names, "
+        "and any others to load with it.",
+    )
+    note: str | None = Field(
+        None, max_length=MAX_NOTE, description="Why this upload (shown with the ruleset)."
+    )
+
+
+class RulesetSummary(BaseModel):
+    """A stored ruleset, without its files."""
+
+    id: int = Field(description="Store id (``/rules/{id}``).")
+    ruleset_id: str = Field(description="The rules file's ``id`` (recorded with rule hits).")
+    version: str = Field(description="The rules file's ``version``; one text per version.")
+    sha256: str = Field(description="Hash of the files (names and texts).")
+    status: Literal["draft", "active", "retired"] = Field(
+        description="draft (uploaded), active (clearance uses it) or retired."
+    )
+    rule_count: int
+    rules_name: str = Field(description="File name of the rules file.")
+    uploaded_by: str
+    uploaded_at: datetime
+    activated_by: str | None = Field(description="Who last activated it.")
+    activated_at: datetime | None = Field(description="When it was last activated.")
+    retired_at: datetime | None = Field(description="When it last stopped being active.")
+    note: str | None
+
+    @classmethod
+    def of(cls, record: RulesetRecord) -> RulesetSummary:
+        """The summary of a stored ruleset."""
+        return cls.model_validate(record.as_dict())
+
+
+class RuleHitSummary(BaseModel):
+    """Rule hits on file for one rule version of the ruleset's id."""
+
+    rule_id: str
+    rule_version: str | None
+    hits: int = Field(description="Consignments the rule hit (one hit per consignment).")
+    first_hit_at: datetime | None
+    last_hit_at: datetime | None
+
+    @classmethod
+    def of(cls, count: RuleHitCount) -> RuleHitSummary:
+        """The API form of a hit count."""
+        return cls(
+            rule_id=count.rule_id,
+            rule_version=count.rule_version,
+            hits=count.hits,
+            first_hit_at=count.first_hit_at,
+            last_hit_at=count.last_hit_at,
         )
-        for name in declared
-        if isinstance(name, str) and name and not re.match(_FILE_NAME, name)
-    ]
 
 
-def _relative(problem: Problem, prefixes: tuple[str, ...]) -> Problem:
-    """The problem with the server's temporary folder taken out of its path and message."""
-    path, message = problem.path, problem.message
-    for prefix in prefixes:
-        path, message = path.replace(prefix, ""), message.replace(prefix, "")
-    return Problem(problem.code, path, message, problem.severity)
+class RulesetDetail(RulesetSummary):
+    """A stored ruleset with its files, warnings and the rule hits on file."""
+
+    rules: RuleFile
+    watchlists: list[RuleFile]
+    warnings: list[CheckProblem] = Field(
+        description="Warnings of the files (judged today; errors would have refused them)."
+    )
+    hits: list[RuleHitSummary] = Field(
+        description="Rule hits recorded under this ruleset id, per rule and rule version."
+    )
+
+
+class RulesInForce(BaseModel):
+    """Which rules clearance uses now."""
+
+    source: Literal["store", "settings", "none"] = Field(
+        description="store: an uploaded ruleset is active; settings: the configured files "
+        "(the shipped example by default); none: rules are switched off."
+    )
+    ruleset_id: str | None
+    version: str | None
+    rule_count: int
+    stored: RulesetSummary | None = Field(description="The active uploaded ruleset.")
+
+
+def _detail(
+    platform: SmartCustoms, record: RulesetRecord, warnings: list[Problem] | None = None
+) -> RulesetDetail:
+    if warnings is None:
+        warnings = [
+            p for p in check_ruleset_files(record.rules, record.watchlists) if p.severity != "error"
+        ]
+    return RulesetDetail.model_validate(
+        {
+            **record.as_dict(with_content=True),
+            "warnings": [CheckProblem.of(p) for p in warnings],
+            "hits": [RuleHitSummary.of(c) for c in platform.rulesets.hit_counts(record.ruleset_id)],
+        }
+    )
+
+
+@router.post(
+    "/rules",
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload rules and watch lists as a draft ruleset",
+    responses={200: {"description": "The same files were already on file: that ruleset."}},
+)
+def upload_rules(
+    body: RulesetUploadRequest, principal: Analyst, platform: PlatformDep, response: Response
+) -> RulesetDetail:
+    """Check the files and store them as a draft (``201``), with the check's warnings.
+
+    ``422 rules.invalid`` lists every problem when a file has an error: nothing is stored.
+    ``409 conflict`` when another upload has the same ruleset id and version: a version
+    names one text. Sending the very same files again answers ``200`` with that ruleset.
+    """
+    upload = platform.rulesets.add(
+        body.rules.text(),
+        [w.text() for w in body.watchlists],
+        actor=principal.user_id,
+        note=body.note,
+    )
+    if not upload.created:
+        response.status_code = status.HTTP_200_OK
+    return _detail(platform, upload.record, list(upload.warnings))
+
+
+@router.get("/rules", summary="Uploaded rulesets, newest first")
+def list_rules(
+    principal: Analyst,
+    platform: PlatformDep,
+    state: Annotated[
+        Literal["draft", "active", "retired"] | None,
+        Query(alias="status", description="Only rulesets in this state."),
+    ] = None,
+) -> list[RulesetSummary]:
+    """Every uploaded ruleset (``status`` filters); at most one is ``active``."""
+    return [RulesetSummary.of(r) for r in platform.rulesets.rulesets(status=state)]
+
+
+@router.get("/rules/active", summary="The rules clearance uses now")
+def rules_in_force(principal: Analyst, platform: PlatformDep) -> RulesInForce:
+    """The active uploaded ruleset, or else the rules of the settings."""
+    stored = platform.rulesets.active()
+    rules = platform.rules
+    if stored is not None:
+        source: Literal["store", "settings", "none"] = "store"
+    else:
+        source = "settings" if rules is not None else "none"
+    return RulesInForce(
+        source=source,
+        ruleset_id=rules.id if rules is not None else None,
+        version=rules.version if rules is not None else None,
+        rule_count=len(rules.rules) if rules is not None else 0,
+        stored=RulesetSummary.of(stored) if stored is not None else None,
+    )
+
+
+@router.get("/rules/{ruleset}", summary="One uploaded ruleset with its files")
+def get_rules(ruleset: RulesetId, principal: Analyst, platform: PlatformDep) -> RulesetDetail:
+    """The files, their warnings today, and the rule hits on file; ``404 ruleset.not_found``."""
+    return _detail(platform, platform.rulesets.get(ruleset))
+
+
+@router.post("/rules/{ruleset}/activate", summary="Make an uploaded ruleset the one in force")
+def activate_rules(ruleset: RulesetId, principal: Analyst, platform: PlatformDep) -> RulesetSummary:
+    """Activate (retiring the active one, in one audited transaction).
+
+    Clearance uses it from the next batch. Activating an older ruleset is the rollback.
+    ``422 rules.invalid`` when the files no longer load with this release.
+    """
+    return RulesetSummary.of(platform.rulesets.activate(ruleset, actor=principal.user_id))
+
+
+@router.post("/rules/{ruleset}/retire", summary="Take an uploaded ruleset out of use")
+def retire_rules(ruleset: RulesetId, principal: Analyst, platform: PlatformDep) -> RulesetSummary:
+    """Retire a ruleset (or withdraw a draft); audited.
+
+    Retiring the active ruleset puts the rules of the settings back in force.
+    """
+    return RulesetSummary.of(platform.rulesets.retire(ruleset, actor=principal.user_id))
 
 
 # ---------------------------------------------------------------- models
