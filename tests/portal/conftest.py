@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 from smartcustoms.access import Role
 from smartcustoms.api import create_app
 from smartcustoms.platform import SmartCustoms
+from smartcustoms.synth import TrafficConfig, write_traffic
 
 PASSWORD = "correct horse battery"
 
@@ -48,3 +51,27 @@ def portal(platform: SmartCustoms) -> Iterator[Portal]:
     access.add_user("shop", Role.FILER, filer_id="GB123456789000", password=PASSWORD)
     with TestClient(create_app(platform), raise_server_exceptions=False) as client:
         yield Portal(client=client, platform=platform)
+
+
+FR, BE = "FR000730", "BE212000"
+"""The conftest officer works FR; BE is in the synthetic traffic too."""
+
+
+@pytest.fixture(scope="session")
+def traffic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A day of synthetic traffic (today, UTC) at two offices, written once per run."""
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    path = tmp_path_factory.mktemp("traffic") / "day.jsonl"
+    write_traffic(
+        TrafficConfig(consignments=300, seed=11, start=start, days=1.0, offices=(FR, BE)), path
+    )
+    return path
+
+
+@pytest.fixture
+def cleared(portal: Portal, traffic: Path) -> Portal:
+    """The portal on a store holding the cleared traffic, with an admin and a BE officer."""
+    portal.platform.clear([traffic])
+    portal.platform.access.add_user("boss", Role.ADMIN, password=PASSWORD)
+    portal.platform.access.add_user("bea", Role.OFFICER, offices=[BE], password=PASSWORD)
+    return portal
