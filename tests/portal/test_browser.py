@@ -43,8 +43,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """The service on a loopback port, on a fresh SQLite store with an officer."""
+def server(tmp_path: Path, traffic: Path) -> Iterator[str]:
+    """The service on a loopback port, on a fresh SQLite store with traffic and an officer."""
     if not os.path.exists(CHROMIUM):
         if services_required():
             pytest.fail(f"{CHROMIUM} required (SMARTCUSTOMS_REQUIRE_SERVICES=1)")
@@ -53,6 +53,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     platform.access.add_user(
         "ana", Role.OFFICER, offices=["FR000730"], password=PASSWORD, display_name="Ana"
     )
+    platform.clear([traffic])
     port = _free_port()
     config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
     server = uvicorn.Server(config)
@@ -98,6 +99,82 @@ def test_log_in_see_the_dashboard_and_switch_language(server: str, tmp_path: Pat
         page.get_by_role("button", name="Changer").click()
         page.wait_for_load_state()
         assert page.get_by_role("link", name="Tablero").is_visible()
+        page.get_by_role("button", name="Cerrar sesión").click()
+        page.wait_for_url(f"{server}/portal/login")
+        browser.close()
+
+
+def test_work_the_queue_and_record_a_finding_in_three_languages(
+    server: str, tmp_path: Path
+) -> None:
+    """Log in, filter the queue, open a consignment, record a finding, read it in FR and ES."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("SMARTCUSTOMS_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{server}/portal/queue")
+        page.get_by_label("User").fill("ana")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{server}/portal/queue")
+        assert page.get_by_role("heading", name="Work queue", level=1).is_visible()
+
+        # filter: red lane, not inspected yet (keyboard-operable controls with labels)
+        page.get_by_role("group", name="Lanes").get_by_role("checkbox").first.check()
+        page.get_by_label("Inspection").select_option("not_inspected")
+        page.get_by_role("button", name="Apply filters").click()
+        page.wait_for_url("**/portal/queue?*lane=red*")
+        expect(page.locator("#queue-count")).to_contain_text("Consignments 1 to")
+        lanes = page.locator("table.queue tbody td .lane").all_inner_texts()
+        assert lanes and set(lanes) == {"red"}
+        page.screenshot(path=str(shots / "portal-queue-en.png"))
+
+        first = page.locator("table.queue tbody th a").first
+        cid = first.inner_text()
+        first.click()
+        page.wait_for_url(f"**/portal/consignments/{cid}")
+        assert page.get_by_role("heading", name="Why this lane").is_visible()
+        assert page.locator(".reasons li").count() >= 1
+        page.screenshot(path=str(shots / "portal-consignment-en.png"))
+
+        # a form with problems: every one is listed and the input is kept
+        page.get_by_label("Findings").fill("cotton T-shirts declared as samples")
+        page.get_by_label("Revenue recovered").fill("-3")
+        page.get_by_role("button", name="Record the inspection").click()
+        page.wait_for_load_state()
+        summary = page.locator("#inspection")
+        expect(summary).to_contain_text("Problems found: 2")
+        assert page.get_by_label("Findings").input_value() == "cotton T-shirts declared as samples"
+        page.screenshot(path=str(shots / "portal-inspection-errors-en.png"))
+
+        # correct it with the keyboard only: the radio group, then the amount
+        page.get_by_role("radio", name="noncompliant").focus()
+        page.keyboard.press("Space")
+        page.get_by_label("Revenue recovered").fill("12.40")
+        page.get_by_label("Revenue recovered").press("Enter")
+        page.wait_for_url(f"**/portal/consignments/{cid}?done=inspection*")
+        expect(page.get_by_role("status").filter(has_text="Inspection recorded.")).to_be_visible()
+        history = page.locator("section[aria-labelledby=history-title]")
+        expect(history).to_contain_text("cotton T-shirts declared as samples")
+        page.evaluate("document.getElementById('history-title').scrollIntoView()")
+        page.screenshot(path=str(shots / "portal-inspection-en.png"))
+
+        page.get_by_label("Language").select_option("fr")
+        page.get_by_role("button", name="Switch").click()
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == "fr"
+        assert page.get_by_label("Langue").is_visible()
+        assert page.url.endswith(f"/portal/consignments/{cid}")  # the same page, in French
+        page.screenshot(path=str(shots / "portal-consignment-fr.png"))
+
+        page.get_by_label("Langue").select_option("es")
+        page.get_by_role("button", name="Changer").click()
+        page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == "es"
+        assert page.get_by_label("Idioma").is_visible()
         page.get_by_role("button", name="Cerrar sesión").click()
         page.wait_for_url(f"{server}/portal/login")
         browser.close()
