@@ -7,6 +7,8 @@ problem details (:mod:`.problems`). ``smartcustoms serve`` runs it with uvicorn.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Final
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -15,6 +17,7 @@ from smartcustoms import __version__
 from smartcustoms.api.problems import install_problem_handlers
 from smartcustoms.api.routers import analyst, events, filings, jobs, officer, quarantine, system
 from smartcustoms.api.security import refuse_nul
+from smartcustoms.clearance.batcher import DecisionBatcher
 from smartcustoms.config import DEFAULT_SECRET_KEY
 from smartcustoms.errors import ConfigurationError
 from smartcustoms.platform import SmartCustoms
@@ -40,7 +43,9 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
 def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> FastAPI:
     """Build the service for ``platform`` (read from the environment when omitted).
 
-    The officer portal is mounted under ``/portal`` unless ``portal`` is false.
+    The officer portal is mounted under ``/portal`` unless ``portal`` is false. Single
+    filings are cleared by the application's :class:`DecisionBatcher` (``app.state.decisions``),
+    which finishes the filings it holds when the application shuts down.
 
     Raises:
         ConfigurationError: ``environment=production`` with the default secret key.
@@ -54,7 +59,17 @@ def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> 
             "refusing to start in production with the default or a short secret key: set "
             "SMARTCUSTOMS_SECRET_KEY to at least 32 random characters"
         )
+    decisions = DecisionBatcher(lambda: platform.clearance(actor="api"))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            decisions.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="smartcustoms",
         version=__version__,
         summary="Smart Customs platform: filings, risk lanes, inspections, analytics.",
@@ -64,6 +79,7 @@ def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> 
         dependencies=[Depends(refuse_nul)],
     )
     app.state.platform = platform
+    app.state.decisions = decisions
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -77,15 +77,19 @@ class DecisionBatcher:
             once per batch, so configuration changes such as a newly activated ruleset
             reach the next batch).
         max_batch: Most filings cleared together.
+        via: Recorded in each filing's audit entry (``details.via``): the channel it came by.
 
     :meth:`submit` returns a future of the :class:`DecidedFiling`.
     """
 
-    def __init__(self, clearance: Callable[[], Clearance], *, max_batch: int = 256) -> None:
+    def __init__(
+        self, clearance: Callable[[], Clearance], *, max_batch: int = 256, via: str = "api"
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._clearance = clearance
         self.max_batch = max_batch
+        self.via = via
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -215,6 +219,7 @@ class DecisionBatcher:
                         "subject_type": "filing",
                         "subject_id": first.get("filing_id"),
                         "details": {
+                            "via": self.via,
                             "outcome": first.get("status"),
                             "quarantine_id": first.get("quarantine_id"),
                             "consignments": ids,

@@ -5,7 +5,9 @@ and the not-found-alike visibility check, the filer's view of problems and consi
 Bulk files and their jobs are in :mod:`.jobs`, quarantined filings in :mod:`.quarantine`.
 
 Every submission goes through the same clearance path as ``smartcustoms clear``
-(:meth:`~smartcustoms.clearance.Clearance.clear_batch`, one record or one chunk at a time), with
+(:meth:`~smartcustoms.clearance.Clearance.clear_batch`); single filings are cleared together
+with those that arrive while a batch is in progress (:class:`~smartcustoms.clearance.batcher.
+DecisionBatcher`, one per application), each keeping its own result and tenant, with
 the caller's filer id as the *tenant*: a record filed under another filer id is rejected
 (``filing.filer_mismatch``) and kept in quarantine like any rejected filing, and the quarantine
 entries of a submission belong to the filer who sent it. Administrators may use every route
@@ -23,24 +25,22 @@ targeted would let it probe them. Every read and write lands in the audit log. S
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 import orjson
 import polars as pl
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from smartcustoms.access import Principal, Role
 from smartcustoms.api.problems import PROBLEM_MEDIA_TYPE, ProblemResponse, problem_body
 from smartcustoms.api.security import PlatformDep, require
+from smartcustoms.clearance.batcher import DecisionBatcher
 from smartcustoms.clearance.summary import DUPLICATE, QUARANTINED
 from smartcustoms.errors import (
     ConsignmentNotFoundError,
@@ -48,7 +48,7 @@ from smartcustoms.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from smartcustoms.intake import explain_reasons, read_batches
+from smartcustoms.intake import explain_reasons
 from smartcustoms.model import Filing
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.store.database import ConsignmentOutcome
@@ -367,17 +367,23 @@ def consignment_response(outcome: ConsignmentOutcome) -> ConsignmentResponse:
     )
 
 
-def result_lines(platform: SmartCustoms, results: pl.DataFrame) -> list[ResultLine]:
+def result_lines(
+    platform: SmartCustoms,
+    results: pl.DataFrame,
+    outcomes: dict[str, ConsignmentOutcome] | None = None,
+) -> list[ResultLine]:
     """Filer result lines for clearance result rows (:data:`RESULT_SCHEMA`).
 
-    Responses are read back from the store, so an accepted and a duplicate consignment are
-    described the same way; risk columns of the rows are never passed on.
+    Responses describe the consignments as they stand on file (``outcomes``, read from the
+    store when not given), so an accepted and a duplicate consignment are described the
+    same way; risk columns of the rows are never passed on.
     """
     rows = list(results.iter_rows(named=True))
-    stored = [
-        r["consignment_id"] for r in rows if r["status"] != QUARANTINED and r["consignment_id"]
-    ]
-    outcomes = platform.store.consignment_outcomes(stored)
+    if outcomes is None:
+        stored = [
+            r["consignment_id"] for r in rows if r["status"] != QUARANTINED and r["consignment_id"]
+        ]
+        outcomes = platform.store.consignment_outcomes(stored)
     out = []
     for r in rows:
         problems = [filer_problem(p) for p in json.loads(r["problems"] or "[]")]
@@ -438,23 +444,6 @@ def _detect_json(body: bytes) -> str:
     return "json"
 
 
-def _clear_one(
-    platform: SmartCustoms, body: bytes, *, fmt: str, tenant: str | None, actor: str
-) -> pl.DataFrame:
-    """One filing through the bulk path; its result rows."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "filing.json"
-        path.write_bytes(body)
-        batches = list(read_batches(path, fmt=fmt))
-    clearance = platform.clearance(actor=actor)
-    batch_id = datetime.now(UTC).strftime("a%Y%m%dT%H%M%S%f")
-    parts = []
-    for batch in batches:
-        batch.source = "api"
-        parts.append(clearance.clear_batch(batch, batch_id=batch_id, tenant=tenant)[1])
-    return pl.concat(parts)
-
-
 REJECTED_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     422: {
         "model": FilingRejection,
@@ -496,24 +485,14 @@ async def submit_filing(
         raise InvalidInputError("the request has no body: send one filing as JSON")
     refuse_nul_body(body)
     fmt = _detect_json(body)
-    results = await run_in_threadpool(
-        _clear_one, platform, body, fmt=fmt, tenant=tenant, actor=principal.user_id
-    )
-    lines = await run_in_threadpool(result_lines, platform, results)
+    batcher: DecisionBatcher = request.app.state.decisions
+    decided = await asyncio.wrap_future(
+        batcher.submit(body, fmt=fmt, tenant=tenant, actor=principal.user_id)
+    )  # cleared with the filings that arrived meanwhile, audited there
+    lines = result_lines(platform, decided.results, decided.outcomes)
     first = lines[0]
     rejected = first.outcome == QUARANTINED
     duplicate = all(line.outcome == DUPLICATE for line in lines)
-    await run_in_threadpool(
-        audit,
-        platform,
-        principal,
-        "filing.submit",
-        "filing",
-        first.filing_id,
-        outcome=first.outcome,
-        quarantine_id=first.quarantine_id,
-        consignments=[line.consignment_id for line in lines if line.consignment_id],
-    )
     if rejected:
         errors = [p for p in first.problems if p.severity == "error"]
         return rejection(
