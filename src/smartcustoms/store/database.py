@@ -25,7 +25,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from smartcustoms.errors import (
-    JobNotFoundError,
     Problem,
     QuarantineEntryNotFoundError,
     SchemaVersionError,
@@ -33,6 +32,7 @@ from smartcustoms.errors import (
 )
 from smartcustoms.store import tables as t
 from smartcustoms.store.bulk import BulkWriter
+from smartcustoms.store.jobs import JobRecord, JobRecords
 
 __all__ = ["ConsignmentOutcome", "JobRecord", "QuarantineEntry", "Store"]
 
@@ -99,45 +99,6 @@ class QuarantineEntry:
         if with_payload:
             out["payload"] = self.payload.decode("utf-8", errors="replace")
         return out
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """An asynchronous job (a bulk filing) and its progress.
-
-    Attributes:
-        job_id: Stable id.
-        kind: What the job does (``filings.bulk``).
-        user_id: Who started it.
-        tenant: The filer id it works for (``None`` when an administrator started it).
-        status: ``queued``, ``running``, ``done`` or ``failed``.
-        source: What it reads (the uploaded file's description).
-        received: Records read so far.
-        accepted: Records accepted so far (duplicates included).
-        quarantined: Records quarantined so far.
-        duplicates: Records already on file (idempotent re-sends).
-        batch_id: The clearance batch id of its writes.
-        error: Why it failed, when it did.
-        created_at: When it was queued.
-        updated_at: Last progress.
-        has_result: Whether result lines are stored.
-    """
-
-    job_id: str
-    kind: str
-    user_id: str
-    tenant: str | None
-    status: str
-    source: str | None
-    received: int
-    accepted: int
-    quarantined: int
-    duplicates: int
-    batch_id: str | None
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
-    has_result: bool
 
 
 @dataclass(frozen=True)
@@ -550,26 +511,10 @@ class Store:
     def create_job(
         self, *, job_id: str, kind: str, user_id: str, tenant: str | None, source: str | None
     ) -> JobRecord:
-        """Queue a new job with zero counts."""
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(t.jobs).values(
-                    job_id=job_id,
-                    kind=kind,
-                    user_id=user_id,
-                    tenant=tenant,
-                    status="queued",
-                    source=source,
-                    received=0,
-                    accepted=0,
-                    quarantined=0,
-                    duplicates=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        return self.job(job_id)
+        """Queue a new job with zero counts (see :meth:`.JobRecords.create_job`)."""
+        return JobRecords(self).create_job(
+            job_id=job_id, kind=kind, user_id=user_id, tenant=tenant, source=source
+        )
 
     def update_job(
         self,
@@ -581,70 +526,15 @@ class Store:
         error: str | None = None,
         result: bytes | None = None,
     ) -> None:
-        """Record a job's progress; only the values given change.
-
-        Args:
-            job_id: The job.
-            status: New status.
-            counts: New totals of ``received``, ``accepted``, ``quarantined``, ``duplicates``.
-            batch_id: The clearance batch id.
-            error: Why it failed.
-            result: The result lines (JSON Lines).
-        """
-        values: dict[str, Any] = {"updated_at": datetime.now(UTC)}
-        if status is not None:
-            values["status"] = status
-        for key in ("received", "accepted", "quarantined", "duplicates"):
-            if counts is not None and key in counts:
-                values[key] = int(counts[key])
-        if batch_id is not None:
-            values["batch_id"] = batch_id
-        if error is not None:
-            values["error"] = error
-        if result is not None:
-            values["result"] = result
-        with self.engine.begin() as conn:
-            conn.execute(update(t.jobs).where(t.jobs.c.job_id == job_id).values(**values))
-
-    def job(self, job_id: str) -> JobRecord:
-        """One job's progress (without its result lines).
-
-        Raises:
-            JobNotFoundError: No job has that id.
-        """
-        j = t.jobs
-        cols = [col for col in j.c if col.name != "result"]
-        q = select(*cols, j.c.result.is_not(None).label("has_result")).where(j.c.job_id == job_id)
-        with self.engine.connect() as conn:
-            row = conn.execute(q).first()
-        if row is None:
-            raise JobNotFoundError(f"no job {job_id!r}")
-        return JobRecord(
-            job_id=row.job_id,
-            kind=row.kind,
-            user_id=row.user_id,
-            tenant=row.tenant,
-            status=row.status,
-            source=row.source,
-            received=row.received,
-            accepted=row.accepted,
-            quarantined=row.quarantined,
-            duplicates=row.duplicates,
-            batch_id=row.batch_id,
-            error=row.error,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            has_result=bool(row.has_result),
+        """Record a job's progress (see :meth:`.JobRecords.update_job`)."""
+        JobRecords(self).update_job(
+            job_id, status=status, counts=counts, batch_id=batch_id, error=error, result=result
         )
 
-    def job_result(self, job_id: str) -> bytes | None:
-        """A job's result lines (JSON Lines), ``None`` until it stored them.
+    def job(self, job_id: str) -> JobRecord:
+        """One job's progress (see :meth:`.JobRecords.job`)."""
+        return JobRecords(self).job(job_id)
 
-        Raises:
-            JobNotFoundError: No job has that id.
-        """
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.jobs.c.result).where(t.jobs.c.job_id == job_id)).first()
-        if row is None:
-            raise JobNotFoundError(f"no job {job_id!r}")
-        return None if row.result is None else bytes(row.result)
+    def job_result(self, job_id: str) -> bytes | None:
+        """A job's result lines (see :meth:`.JobRecords.job_result`)."""
+        return JobRecords(self).job_result(job_id)

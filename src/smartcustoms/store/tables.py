@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import polars as pl
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -40,6 +41,9 @@ __all__ = [
     "filings",
     "goods_items",
     "inspection_results",
+    "job_chunks",
+    "job_upload_parts",
+    "job_uploads",
     "lifecycle_events",
     "metadata",
     "parties",
@@ -405,5 +409,49 @@ rulesets = Table(
     comment=(
         "Targeting rulesets uploaded by analysts: the rules TOML, its watch lists (JSON "
         "name -> TOML), draft/active/retired; one active at a time."
+    ),
+)
+
+job_uploads = Table(
+    "job_uploads",
+    metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("fmt", String(16), nullable=False),
+    Column("column_map", Text),
+    Column("chunk_size", Integer, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("lease_until", UTCDateTime),
+    comment=(
+        "The upload of each bulk job not finished yet (bytes in job_upload_parts), and which "
+        "process works on it until when (claimed_by, lease_until); deleted when the job ends."
+    ),
+)
+
+job_upload_parts = Table(
+    "job_upload_parts",
+    metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("part_no", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    comment="The bytes of a bulk job's upload, in parts of at most 8 MiB.",
+)
+
+job_chunks = Table(
+    "job_chunks",
+    metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("chunk_no", Integer, primary_key=True),
+    Column("received", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("result", LargeBinary, nullable=False),
+    Column("cleared_at", UTCDateTime, nullable=False),
+    comment=(
+        "Chunks of a running bulk job already cleared (counts and result lines): a resumed "
+        "job starts after the last one; folded into jobs.result when the job ends."
     ),
 )
