@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         description="Key that signs portal session cookies and CSRF tokens. Set a long random "
         "value in production (`python -c 'import secrets; print(secrets.token_urlsafe(48))'`).",
     )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1,
+        description="Largest bulk file `POST /filings/bulk` accepts, in bytes (512 MiB by "
+        "default); a larger one is refused with 413 filing.too_large. Uploads are stored in "
+        "the database until their job ends.",
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:
