@@ -7,7 +7,7 @@ filer tests too (``test_jobs``, ``test_quarantine``).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -15,8 +15,8 @@ import pytest
 from smartcustoms.testing import make_filing
 from tests.api.conftest import USERS, Api
 
-FILER_ID = str(USERS["filer"]["filer_id"])
-OTHER_FILER_ID = str(USERS["other_filer"]["filer_id"])
+FILER_ID = str(cast("dict[str, object]", USERS["filer"])["filer_id"])
+OTHER_FILER_ID = str(cast("dict[str, object]", USERS["other_filer"])["filer_id"])
 CUSRSP_KEYS = {"consignment_id", "filing_id", "status", "lane", "duties", "reasons", "data_quality"}
 
 
