@@ -328,6 +328,9 @@ def test_without_labels_training_is_a_422_problem_and_nothing_is_listed(api: Api
         api.client.get(f"{V1}/models/evaluation", headers=headers), 422, "risk.insufficient_labels"
     )
     _assert_problem(api.client.get(f"{V1}/drift", headers=headers), 404, "risk.model_not_found")
+    _assert_problem(
+        api.client.get(f"{V1}/drift/features", headers=headers), 404, "risk.model_not_found"
+    )
 
 
 def test_train_list_evaluate_and_drift(api: Api, tmp_path: Path) -> None:
@@ -368,6 +371,24 @@ def test_train_list_evaluate_and_drift(api: Api, tmp_path: Path) -> None:
     assert drift.status_code == 200, drift.text
     assert drift.json()["model_version"] == model["version"] and drift.json()["live_scores"] == 0
 
+    features = api.client.get(f"{V1}/drift/features", headers=headers)
+    assert features.status_code == 200, features.text
+    report = features.json()
+    assert report["model_version"] == model["version"] and report["threshold"] == 0.25
+    assert report["training_rows"] > 0 and report["live_rows"] == 0
+    assert report["features"] and all(f["psi"] is None for f in report["features"])
+    assert {f["kind"] for f in report["features"]} == {"numeric", "categorical"}
+
+    later = tmp_path / "later.jsonl"
+    window_end = api.platform.risk_records.model().window_end
+    assert window_end is not None
+    write_traffic(TrafficConfig(consignments=150, seed=9, start=window_end, days=0.5), later)
+    api.platform.clear([later])
+    report = api.client.get(f"{V1}/drift/features", headers=headers).json()
+    assert report["live_rows"] > 0
+    psis = [f["psi"] for f in report["features"] if f["psi"] is not None]
+    assert psis and psis == sorted(psis, reverse=True) and min(psis) >= 0
+
 
 # ---------------------------------------------------------------- who may do what
 
@@ -387,6 +408,7 @@ def test_only_analysts_and_admins_use_analyst_routes(api: Api, user: str) -> Non
         api.client.post(f"{V1}/models/train", headers=headers),
         api.client.get(f"{V1}/models/evaluation", headers=headers),
         api.client.get(f"{V1}/drift", headers=headers),
+        api.client.get(f"{V1}/drift/features", headers=headers),
     ]
     for response in calls:
         _assert_problem(response, 403, "auth.forbidden")
