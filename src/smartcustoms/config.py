@@ -127,6 +127,15 @@ class Settings(BaseSettings):
         description="Key that signs portal session cookies and CSRF tokens. Set a long random "
         "value in production (`python -c 'import secrets; print(secrets.token_urlsafe(48))'`).",
     )
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a service process trusts an API key it has checked against "
+        "the store, in seconds (0: check every request). A key or user revoked in the same "
+        "process stops working at once; one revoked elsewhere (another process, the CLI) "
+        "within this time.",
+    )
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024,
         ge=1,

@@ -122,7 +122,7 @@ class SmartCustoms:
     @cached_property
     def access(self) -> AccessRecords:
         """Users and API keys."""
-        return AccessRecords(self.store)
+        return AccessRecords(self.store, key_cache_seconds=self.settings.api_key_cache_seconds)
 
     @cached_property
     def targeting(self) -> Targeting:

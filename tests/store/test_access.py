@@ -77,3 +77,40 @@ def test_user_ids_are_unique_and_lookups_say_not_found(platform: SmartCustoms) -
         platform.access.user("nobody")
     with pytest.raises(UserNotFoundError):
         platform.access.revoke_key("0000000000000000")
+
+
+def test_checked_keys_are_trusted_for_a_while_and_forgotten_on_revocation(
+    platform: SmartCustoms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smartcustoms.store import access as access_module
+    from smartcustoms.store.access import AccessRecords
+
+    access = AccessRecords(platform.store, key_cache_seconds=5)
+    access.add_user("shop", Role.FILER, filer_id="F1")
+    access.add_user("ana", Role.OFFICER, offices=["FR000730"])
+    shop, ana = access.issue_key("shop"), access.issue_key("ana")
+    assert access.trusted_key(shop.token) is None  # never checked yet
+    assert access.authenticate_key(shop.token).user_id == "shop"
+    assert access.authenticate_key(ana.token).user_id == "ana"
+    trusted = access.trusted_key(shop.token)
+    assert trusted is not None and trusted.filer_id == "F1"
+    assert access.trusted_key(shop.token + "x") is None  # a different secret is not trusted
+    # Revoked by another process: still trusted here until the time runs out.
+    AccessRecords(platform.store).revoke_key(shop.key_id)
+    assert access.trusted_key(shop.token) is not None
+    now = access_module.time.monotonic()
+    monkeypatch.setattr(access_module.time, "monotonic", lambda: now + 6)
+    assert access.trusted_key(shop.token) is None
+    with pytest.raises(AuthenticationError):
+        access.authenticate_key(shop.token)
+    monkeypatch.undo()
+    # Revoked through this object: forgotten at once.
+    assert access.authenticate_key(ana.token).user_id == "ana"
+    access.revoke_user("ana")
+    assert access.trusted_key(ana.token) is None
+    # Without a cache nothing is ever trusted.
+    plain = AccessRecords(platform.store)
+    plain.add_user("desk", Role.ANALYST)
+    desk = plain.issue_key("desk")
+    plain.authenticate_key(desk.token)
+    assert plain.trusted_key(desk.token) is None

@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from smartcustoms.access import Principal, Role
 from smartcustoms.errors import (
@@ -62,7 +63,7 @@ async def refuse_nul(request: Request) -> None:
         )
 
 
-def get_platform(request: Request) -> SmartCustoms:
+async def get_platform(request: Request) -> SmartCustoms:
     """The platform the app was built from."""
     platform: SmartCustoms = request.app.state.platform
     return platform
@@ -71,17 +72,24 @@ def get_platform(request: Request) -> SmartCustoms:
 PlatformDep = Annotated[SmartCustoms, Depends(get_platform)]
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     platform: PlatformDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_header)],
 ) -> Principal:
-    """The authenticated principal of the request (raises ``auth.unauthenticated``)."""
+    """The authenticated principal of the request (raises ``auth.unauthenticated``).
+
+    A key checked in the last ``api_key_cache_seconds`` is trusted without a store read;
+    the others are checked on a worker thread, off the event loop.
+    """
     token = bearer.credentials if bearer is not None else api_key
     if not token:
         raise AuthenticationError("this route needs an API key (Authorization: Bearer sck_...)")
-    principal = platform.access.authenticate_key(token)
+    access = platform.access
+    principal = access.trusted_key(token)
+    if principal is None:
+        principal = await run_in_threadpool(access.authenticate_key, token)
     request.state.principal = principal
     return principal
 
@@ -99,7 +107,7 @@ class RoleGate:
     def __init__(self, roles: frozenset[Role]) -> None:
         self.roles = roles
 
-    def __call__(self, principal: CurrentPrincipal) -> Principal:
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
         """Return the principal if its role is admitted."""
         if principal.role not in self.roles:
             raise PermissionDeniedError(

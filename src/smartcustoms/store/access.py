@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -121,10 +122,18 @@ class AccessRecords:
 
     Args:
         store: The platform's store.
+        key_cache_seconds: How long an API key checked against the store is trusted without
+            checking again (0: never). Revoking a key or a user through this object forgets
+            every trusted key at once; a revocation made by another process takes effect
+            here within this time.
     """
 
-    def __init__(self, store: Store) -> None:
+    _CACHE_LIMIT = 10_000
+
+    def __init__(self, store: Store, *, key_cache_seconds: float = 0.0) -> None:
         self.store = store
+        self.key_cache_seconds = key_cache_seconds
+        self._trusted: dict[str, tuple[float, Principal]] = {}
 
     # ---------------------------------------------------------------- users
 
@@ -275,6 +284,7 @@ class AccessRecords:
                 .where(t.api_keys.c.user_id == user_id, t.api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
+        self._trusted.clear()
         self.store.record_audit(
             actor=actor, action="user.revoke", subject_type="user", subject_id=user_id
         )
@@ -315,6 +325,7 @@ class AccessRecords:
                 .where(t.api_keys.c.key_id == key_id, t.api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=datetime.now(UTC))
             ).rowcount
+        self._trusted.clear()
         if not done:
             raise UserNotFoundError(f"no active API key {key_id!r}")
         self.store.record_audit(
@@ -339,8 +350,20 @@ class AccessRecords:
 
     # ---------------------------------------------------------------- authentication
 
+    def trusted_key(self, token: str) -> Principal | None:
+        """The principal of an API key checked within ``key_cache_seconds`` (no store access).
+
+        ``None`` when the key must be checked (:meth:`authenticate_key`).
+        """
+        if not self.key_cache_seconds:
+            return None
+        entry = self._trusted.get(hash_secret(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
     def authenticate_key(self, token: str) -> Principal:
-        """The principal of an API key.
+        """The principal of an API key (checked against the store; see :meth:`trusted_key`).
 
         Raises:
             AuthenticationError: Malformed, unknown or revoked key, or revoked user (one
@@ -365,7 +388,13 @@ class AccessRecords:
             raise refused
         if row.key_revoked_at is not None or row.revoked_at is not None:
             raise refused
-        return _user(row).principal()
+        principal = _user(row).principal()
+        if self.key_cache_seconds:
+            if len(self._trusted) >= self._CACHE_LIMIT:
+                self._trusted.clear()
+            expires = time.monotonic() + self.key_cache_seconds
+            self._trusted[hash_secret(token)] = (expires, principal)
+        return principal
 
     def authenticate_password(self, user_id: str, password: str) -> Principal:
         """The principal of a portal log-in (raises :class:`AuthenticationError`)."""
