@@ -100,6 +100,30 @@ def test_analysts_see_every_office_and_filters_narrow_the_queue(cleared: Api) ->
     assert second["items"][0] == red_yellow["items"][1]
 
 
+def test_the_queue_filters_on_day_and_inspection_status(cleared: Api) -> None:
+    officer = cleared.headers["officer"]
+    whole = cleared.client.get(f"{V1}/queue?limit=500", headers=officer).json()
+    first = whole["items"][0]["consignment_id"]
+    r = cleared.client.post(
+        f"{V1}/consignments/{first}/inspections",
+        json={"result": "noncompliant", "finding": "undervalued"},
+        headers=officer,
+    )
+    assert r.status_code in (200, 201), r.text
+    done = cleared.client.get(f"{V1}/queue?status=noncompliant", headers=officer).json()
+    assert [row["consignment_id"] for row in done["items"]] == [first]
+    todo = cleared.client.get(f"{V1}/queue?status=not_inspected&limit=500", headers=officer)
+    assert todo.json()["total"] == whole["total"] - 1
+    days = sorted({row["filed_at"][:10] for row in whole["items"]})
+    per_day = [
+        cleared.client.get(f"{V1}/queue?day={d}&limit=1", headers=officer).json()["total"]
+        for d in days
+    ]
+    assert sum(per_day) == whole["total"]
+    bad = cleared.client.get(f"{V1}/queue?status=maybe&day=yesterday", headers=officer)
+    assert len(_assert_problem(bad, 422, "request.invalid")["problems"]) == 2
+
+
 def test_another_offices_queue_is_forbidden(cleared: Api) -> None:
     r = cleared.client.get(f"{V1}/queue?office={BE}", headers=cleared.headers["officer"])
     _assert_problem(r, 403, "auth.forbidden")

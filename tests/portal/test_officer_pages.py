@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from smartcustoms.access import Role
-from smartcustoms.portal.officer import queue_rows
 from smartcustoms.testing import make_filing
 from tests.portal.conftest import BE, FR, PASSWORD, Portal
 
@@ -112,6 +111,13 @@ def test_queue_filters_narrow_by_lane_day_and_status(cleared: Portal) -> None:
     assert _listed(only) == [inspected] and _total(only) == 1
 
 
+def test_queue_statuses_end_with_the_inspection_results() -> None:
+    from smartcustoms.store.risk import QUEUE_STATUSES
+    from smartcustoms.targeting.feedback import RESULTS
+
+    assert ("not_inspected", "inspected", *RESULTS) == QUEUE_STATUSES
+
+
 def test_the_extra_filters_keep_the_queue_order(cleared: Portal) -> None:
     """Not inspected + inspected is the whole queue, and so are the days; the order is kept."""
     platform = cleared.platform
@@ -119,15 +125,15 @@ def test_the_extra_filters_keep_the_queue_order(cleared: Portal) -> None:
     platform.targeting.record_inspections(
         [{"consignment_id": cid, "result": "compliant", "officer": "ana"}], actor="ana"
     )
-    full, total = queue_rows(platform, offices=[FR], limit=500)
+    full, total = platform.risk_records.queue(offices=[FR], limit=500)
     days = sorted({row["filed_at"].date() for row in full})
     assert len(days) > 1  # the traffic starts the day before
     for day in days:  # the selection day is the filing day (UTC)
-        by_day, n = queue_rows(platform, offices=[FR], day=day, limit=500)
+        by_day, n = platform.risk_records.queue(offices=[FR], day=day, limit=500)
         assert by_day == [row for row in full if row["filed_at"].date() == day]
         assert n == len(by_day)
-    open_, n_open = queue_rows(platform, offices=[FR], status="not_inspected", limit=500)
-    done, n_done = queue_rows(platform, offices=[FR], status="inspected", limit=500)
+    open_, n_open = platform.risk_records.queue(offices=[FR], status="not_inspected", limit=500)
+    done, n_done = platform.risk_records.queue(offices=[FR], status="inspected", limit=500)
     assert n_open + n_done == total and [r["consignment_id"] for r in done] == [cid]
     assert [r for r in full if r["consignment_id"] != cid] == open_
 

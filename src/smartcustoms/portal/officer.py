@@ -19,7 +19,7 @@ input kept; nothing is recorded.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final
@@ -29,7 +29,6 @@ import orjson
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, case, exists, func, select
 
 from smartcustoms.access import Principal, Role
 from smartcustoms.api.routers.filings import consignment_response, filer_problem, tenant_of
@@ -60,21 +59,18 @@ from smartcustoms.portal.pages import PORTAL_PREFIX, current_principal
 from smartcustoms.portal.rendering import NAV_PAGES, language_of, render
 from smartcustoms.portal.vocabulary import N_
 from smartcustoms.risk.columns import Lane
-from smartcustoms.store import tables as t
 from smartcustoms.store.database import QuarantineEntry
-from smartcustoms.store.risk import LANE_SEVERITY
+from smartcustoms.store.risk import LANE_SEVERITY, QUEUE_STATUSES
 from smartcustoms.targeting.feedback import RESULTS, validate_results
 from smartcustoms.tariff import load_nomenclature
 
-__all__ = ["LABELS", "PAGE_SIZE", "QUEUE_STATUSES", "queue_rows", "router"]
+__all__ = ["LABELS", "PAGE_SIZE", "router"]
 
 router = APIRouter(prefix=PORTAL_PREFIX, include_in_schema=False)
 
 PAGE_SIZE: Final = 50
 """Rows per page of the work queue and of the quarantine list."""
 
-QUEUE_STATUSES: Final = ("not_inspected", "inspected", *RESULTS)
-"""Inspection statuses the queue filters on (the latest result for the last two)."""
 
 _READERS: Final = (Role.OFFICER, Role.ANALYST, Role.ADMIN)
 _WORKERS: Final = (Role.OFFICER, Role.ADMIN)
@@ -217,107 +213,6 @@ def _nul_problems(**fields: str) -> list[Problem]:
 # ---------------------------------------------------------------- work queue
 
 
-def queue_rows(
-    platform: SmartCustoms,
-    *,
-    offices: Collection[str] | None,
-    lanes: Collection[str] | None = None,
-    day: date | None = None,
-    status: str | None = None,
-    limit: int = PAGE_SIZE,
-    offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
-    """A page of the work queue and its total, as ``RiskRecords.queue`` with two more filters.
-
-    Without ``day`` and ``status`` this is exactly the API's query
-    (:meth:`~smartcustoms.store.risk.RiskRecords.queue`). With them, the same query and order
-    narrowed to one selection day (``period``, the filing day in UTC) and to an inspection
-    status (:data:`QUEUE_STATUSES`); the store's query has no such parameters yet.
-
-    Args:
-        platform: The platform whose store is read.
-        offices: Offices to include (``None``: every office).
-        lanes: Lanes to include (``None`` or empty: all).
-        day: Only consignments selected on that day.
-        status: ``not_inspected``, ``inspected``, or the latest result (``compliant``,
-            ``noncompliant``).
-        limit: Page size.
-        offset: Rows to skip.
-    """
-    if day is None and status is None:
-        return platform.risk_records.queue(offices=offices, lanes=lanes, limit=limit, offset=offset)
-    d, c, f, r = t.risk_decisions.c, t.consignments.c, t.filings.c, t.inspection_results.c
-    where: list[ColumnElement[bool]] = []
-    if offices is not None:
-        where.append(d.office.in_(sorted(offices)))
-    if lanes:
-        where.append(d.lane.in_(sorted(lanes)))
-    if day is not None:
-        where.append(d.period == day.isoformat())
-    latest = (
-        select(r.result)
-        .where(r.consignment_id == d.consignment_id)
-        .order_by(r.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    inspected = exists().where(r.consignment_id == d.consignment_id)
-    if status == "not_inspected":
-        where.append(~inspected)
-    elif status == "inspected":
-        where.append(inspected)
-    elif status is not None:
-        where.append(latest == status)
-    severity = case({lane: rank for rank, lane in enumerate(LANE_SEVERITY)}, value=d.lane)
-    query = (
-        select(
-            d.consignment_id,
-            d.office,
-            d.lane,
-            d.risk_score,
-            d.rule_score,
-            d.expected_revenue,
-            d.priority,
-            d.selection_basis,
-            d.is_random_pick,
-            d.model_version,
-            d.decided_at,
-            f.filed_at,
-            c.total_value,
-            c.currency,
-            latest.label("inspection_result"),
-        )
-        .select_from(t.risk_decisions)
-        .join(t.consignments, c.consignment_id == d.consignment_id, isouter=True)
-        .join(t.filings, f.filing_id == c.filing_id, isouter=True)
-        .where(*where)
-        .order_by(
-            severity,
-            d.priority.desc().nulls_last(),
-            d.decided_at.desc(),
-            d.consignment_id,
-        )
-        .limit(limit)
-        .offset(offset)
-    )
-    count = select(func.count()).select_from(t.risk_decisions).where(*where)
-    h = t.rule_hits.c
-    with platform.store.engine.connect() as conn:
-        rows = [dict(m) for m in conn.execute(query).mappings()]
-        total = int(conn.execute(count).scalar_one())
-        hits: dict[str, list[str]] = {row["consignment_id"]: [] for row in rows}
-        if hits:
-            for cid, rule_id in conn.execute(
-                select(h.consignment_id, h.rule_id)
-                .where(h.consignment_id.in_(list(hits)))
-                .order_by(h.id)
-            ):
-                hits[cid].append(rule_id)
-    for row in rows:
-        row["rule_hits"] = hits[row["consignment_id"]]
-    return rows, total
-
-
 def _page_number(value: str) -> int:
     try:
         return max(1, min(int(value), 2**31 // PAGE_SIZE))
@@ -364,8 +259,7 @@ def queue(
     rows: list[dict[str, Any]] = []
     total = 0
     if not problems:
-        rows, total = queue_rows(
-            platform,
+        rows, total = platform.risk_records.queue(
             offices=offices,
             lanes=lanes or None,
             day=selected_day,

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import ColumnElement, case, exists, func, insert, select, update
 
 from smartcustoms.errors import ConflictError, ConsignmentNotFoundError, ModelNotFoundError
 from smartcustoms.model.columns import CONSIGNMENT_SCHEMA, ITEM_SCHEMA, MONEY, TIMESTAMP
@@ -25,9 +25,13 @@ from smartcustoms.store.database import Store
 from smartcustoms.store.tables import FILING_LEVEL_COLUMNS
 from smartcustoms.store.types import SQLITE_DATETIME_FORMAT
 
-__all__ = ["LANE_SEVERITY", "ModelRecord", "RiskRecords"]
+__all__ = ["LANE_SEVERITY", "QUEUE_STATUSES", "ModelRecord", "RiskRecords"]
 
 LANE_SEVERITY: Final = ("red", "yellow", "blue", "green")
+
+QUEUE_STATUSES: Final = ("not_inspected", "inspected", "compliant", "noncompliant")
+"""Inspection statuses the work queue filters on; the last two are the latest result
+(:data:`smartcustoms.targeting.feedback.RESULTS`)."""
 """Lanes from the strictest; work queues list consignments in this order."""
 
 
@@ -245,6 +249,8 @@ class RiskRecords:
         *,
         offices: Collection[str] | None,
         lanes: Collection[str] | None = None,
+        day: date | None = None,
+        status: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
@@ -259,15 +265,23 @@ class RiskRecords:
             offices: Offices to include (``None``: every office, including decisions without
                 one; empty: nothing).
             lanes: Lanes to include (``None`` or empty: all).
+            day: Only consignments selected on that day (the selection period, the filing
+                day in UTC).
+            status: Inspection status (:data:`QUEUE_STATUSES`): ``not_inspected``,
+                ``inspected``, or the latest result (``compliant``, ``noncompliant``).
             limit: Page size.
             offset: Rows to skip.
         """
+        if status is not None and status not in QUEUE_STATUSES:
+            raise ValueError(f"unknown queue status {status!r}")
         d, c, f, r = t.risk_decisions.c, t.consignments.c, t.filings.c, t.inspection_results.c
-        where = []
+        where: list[ColumnElement[bool]] = []
         if offices is not None:
             where.append(d.office.in_(sorted(offices)))
         if lanes:
             where.append(d.lane.in_(sorted(lanes)))
+        if day is not None:
+            where.append(d.period == day.isoformat())
         latest = (
             select(r.result)
             .where(r.consignment_id == d.consignment_id)
@@ -275,6 +289,13 @@ class RiskRecords:
             .limit(1)
             .scalar_subquery()
         )
+        inspected = exists().where(r.consignment_id == d.consignment_id)
+        if status == "not_inspected":
+            where.append(~inspected)
+        elif status == "inspected":
+            where.append(inspected)
+        elif status is not None:
+            where.append(latest == status)
         severity = case({lane: rank for rank, lane in enumerate(LANE_SEVERITY)}, value=d.lane)
         query = (
             select(

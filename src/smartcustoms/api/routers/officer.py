@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, status
@@ -70,6 +71,15 @@ _FILER_FIELDS: Final = tuple(name for name in Party.model_fields)
 
 
 # ---------------------------------------------------------------- response bodies
+
+
+class QueueStatus(StrEnum):
+    """Inspection statuses the work queue filters on (``store.risk.QUEUE_STATUSES``)."""
+
+    NOT_INSPECTED = "not_inspected"
+    INSPECTED = "inspected"
+    COMPLIANT = "compliant"
+    NONCOMPLIANT = "noncompliant"
 
 
 class QueueEntry(BaseModel):
@@ -302,6 +312,13 @@ def queue(
     platform: PlatformDep,
     office: Annotated[str | None, Query(description="One office (default: all of yours).")] = None,
     lane: Annotated[list[Lane] | None, Query(description="Lanes to list (repeatable).")] = None,
+    day: Annotated[
+        date | None, Query(description="Only consignments selected that day (filing day, UTC).")
+    ] = None,
+    status: Annotated[
+        QueueStatus | None,
+        Query(description="Inspection status: not yet inspected, inspected, or latest result."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
 ) -> QueuePage:
@@ -321,7 +338,7 @@ def queue(
         offices = None
     lanes = sorted(set(lane), key=list(Lane).index) if lane else None
     rows, total = platform.risk_records.queue(
-        offices=offices, lanes=lanes, limit=limit, offset=offset
+        offices=offices, lanes=lanes, day=day, status=status, limit=limit, offset=offset
     )
     platform.store.record_audit(
         actor=principal.user_id,
@@ -331,6 +348,8 @@ def queue(
         details={
             "offices": sorted(offices) if offices is not None else None,
             "lanes": lanes,
+            "day": day,
+            "status": status,
             "offset": offset,
             "consignments": [r["consignment_id"] for r in rows],
         },
