@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -177,4 +178,131 @@ def test_work_the_queue_and_record_a_finding_in_three_languages(
         assert page.get_by_label("Idioma").is_visible()
         page.get_by_role("button", name="Cerrar sesión").click()
         page.wait_for_url(f"{server}/portal/login")
+        browser.close()
+
+
+@pytest.fixture
+def full_server(tmp_path: Path) -> Iterator[str]:
+    """The service with labelled history and a trained model, an analyst, a filer whose
+    filing was rejected, and an administrator."""
+    if not os.path.exists(CHROMIUM):
+        if services_required():
+            pytest.fail(f"{CHROMIUM} required (SMARTCUSTOMS_REQUIRE_SERVICES=1)")
+        pytest.skip(f"{CHROMIUM} not installed")
+    import orjson
+    import polars as pl
+
+    from smartcustoms.clearance.batcher import DecisionBatcher
+    from smartcustoms.synth import TrafficConfig, write_traffic
+    from smartcustoms.testing import make_filing
+
+    platform = SmartCustoms(load_settings(database_url=f"sqlite:///{tmp_path / 'full.db'}"))
+    access = platform.access
+    access.add_user("ines", Role.ANALYST, password=PASSWORD, display_name="Inés", language="en")
+    access.add_user("shop", Role.FILER, filer_id="GB123456789000", password=PASSWORD)
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    history, labels = tmp_path / "history.jsonl", tmp_path / "labels.parquet"
+    write_traffic(
+        TrafficConfig(consignments=600, seed=21, start=start - timedelta(days=2), days=1.5),
+        history,
+        labels=labels,
+    )
+    platform.clear([history])
+    platform.targeting.record_inspections(
+        [
+            {
+                "consignment_id": r["consignment_id"],
+                "result": "noncompliant" if r["is_noncompliant"] else "compliant",
+                "revenue_recovered": r["revenue_at_stake"] if r["is_noncompliant"] else None,
+                "officer": "inspector",
+            }
+            for r in pl.read_parquet(labels).iter_rows(named=True)
+        ]
+    )
+    platform.targeting.train(seed=3)
+    today = tmp_path / "today.jsonl"
+    write_traffic(TrafficConfig(consignments=200, seed=22, start=start, days=0.5), today)
+    platform.clear([today])
+    bad = make_filing("SHOP-0042", filed_at=start.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    bad["filer"]["id"] = "GB123456789000"
+    bad["consignments"][0]["items"][0]["hs_code"] = "610950"
+    bad["consignments"][0]["currency"] = "XYZ"
+    batcher = DecisionBatcher(lambda: platform.clearance(actor="api"))
+    rejected = batcher.submit(
+        orjson.dumps(bad), fmt="json", tenant="GB123456789000", actor="shop"
+    ).result(60)
+    batcher.close()
+    assert rejected.results["status"].to_list() == ["quarantined"]
+    port = _free_port()
+    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the service did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    platform.close()
+
+
+def _log_in(page: object, server: str, user: str, path: str) -> None:
+    page.goto(f"{server}{path}")  # type: ignore[attr-defined]
+    page.get_by_label("User").fill(user)  # type: ignore[attr-defined]
+    page.get_by_label("Password").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
+    page.wait_for_url(f"{server}{path}")  # type: ignore[attr-defined]
+
+
+def test_an_analyst_reads_rules_models_and_drift_and_a_filer_fixes_a_rejected_filing(
+    full_server: str, tmp_path: Path
+) -> None:
+    """The analyst pages with their charts, in English and Spanish; the filer's quarantine."""
+    from playwright.sync_api import expect, sync_playwright
+
+    server = full_server
+    shots = Path(os.environ.get("SMARTCUSTOMS_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        analyst = browser.new_page(viewport={"width": 1280, "height": 800})
+        _log_in(analyst, server, "ines", "/portal/models")
+        expect(analyst.get_by_role("heading", name="Risk models", level=1)).to_be_visible()
+        chart = analyst.locator("svg[aria-labelledby^='chart-precision']")
+        assert chart.locator("rect").count() > 0
+        expect(chart.locator("title").first).to_have_text("Precision at inspection budget")
+        analyst.screenshot(path=str(shots / "portal-models-en.png"), full_page=True)
+        analyst.get_by_role("link", name="Drift").click()
+        expect(analyst.get_by_role("heading", name="Drift of the active model")).to_be_visible()
+        analyst.screenshot(path=str(shots / "portal-drift-en.png"))
+        analyst.get_by_role("link", name="Rules").click()
+        expect(analyst.get_by_role("heading", name="Targeting rules", level=1)).to_be_visible()
+        analyst.screenshot(path=str(shots / "portal-rules-en.png"))
+        analyst.get_by_label("Language").select_option("es")
+        analyst.get_by_role("button", name="Switch").click()
+        analyst.wait_for_load_state()
+        assert analyst.locator("html").get_attribute("lang") == "es"
+        expect(analyst.locator("h1")).not_to_have_text("Targeting rules")
+        analyst.screenshot(path=str(shots / "portal-rules-es.png"))
+
+        filer = browser.new_page(viewport={"width": 1280, "height": 800})
+        _log_in(filer, server, "shop", "/portal/quarantine")
+        assert filer.get_by_role("link", name="Work queue").count() == 0  # not a filer's page
+        entry = filer.locator("table tbody a").first
+        entry.click()
+        filer.wait_for_url("**/portal/quarantine/*")
+        problems = filer.locator("section[aria-labelledby=problems-title]")
+        expect(problems).to_contain_text("currency")
+        expect(problems).to_contain_text("hs_code")
+        filer.screenshot(path=str(shots / "portal-quarantine-en.png"))
+        record = filer.get_by_label("Corrected record")
+        fixed = record.input_value().replace('"610950"', '"610910"').replace('"XYZ"', '"EUR"')
+        record.fill(fixed)
+        filer.get_by_role("button", name="Resubmit").click()
+        filer.wait_for_load_state()
+        expect(filer.get_by_role("heading", name="Resolved")).to_be_visible()
+        filer.screenshot(path=str(shots / "portal-quarantine-resolved-en.png"))
         browser.close()
