@@ -44,7 +44,9 @@ def main() -> int:
                 catalog = read_po(fh, locale=lang)
         else:
             catalog = Catalog(locale=lang, project="smartcustoms", charset="utf-8")
+        created = catalog.creation_date
         catalog.update(template, no_fuzzy_matching=True)
+        catalog.creation_date = created  # unchanged catalogues stay byte-identical
         for message in catalog:
             if message.id and (not message.string or message.fuzzy):
                 missing.append(f"{lang}: {message.id!r}")

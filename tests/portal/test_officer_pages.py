@@ -250,7 +250,7 @@ def test_an_inspection_is_recorded_and_shown_on_the_page(cleared: Portal) -> Non
     assert str(recorded["revenue_recovered"]).startswith("12.4")
     assert recorded["corrected_value"] is None
     page = cleared.client.get(r.headers["location"]).text
-    assert "Inspection recorded." in page and "cotton T-shirts declared as samples" in page
+    assert "Inspection recorded: " in page and "cotton T-shirts declared as samples" in page
     queue = cleared.client.get("/portal/queue?status=noncompliant").text
     assert _listed(queue) == [cid]
     audit = _audit(cleared, "risk.inspect")

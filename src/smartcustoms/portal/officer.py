@@ -196,7 +196,11 @@ def _form_problems(request: Request, problems: Iterable[Problem]) -> list[_FormP
     for p in problems:
         field = p.path.rpartition(".")[2] or p.path
         words = _MESSAGES.get(p.code)
-        text = gettext(words) % {"n": MIN_JUSTIFICATION} if words else p.message
+        text = p.message
+        if words:
+            text = gettext(words)
+            if "%(n)s" in words:
+                text = text % {"n": MIN_JUSTIFICATION}
         shown.append(_FormProblem(field=field, code=p.code, text=text))
     return shown
 
