@@ -12,7 +12,7 @@ import pytest
 from smartcustoms.risk.rules import example_rules_path
 from smartcustoms.synth import TrafficConfig, write_traffic
 from smartcustoms.testing import make_filing
-from tests.api.conftest import USERS, Api
+from tests.api.conftest import Api
 
 V1 = "/api/v1"
 START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -202,7 +202,7 @@ def _marker_upload(version: str = "1", note: str | None = None) -> dict[str, Any
 
 def _submit(api: Api, filing_id: str) -> dict[str, Any]:
     filing = make_filing(filing_id)
-    filing["filer"]["id"] = str(USERS["filer"]["filer_id"])
+    filing["filer"]["id"] = api.platform.access.user("filer").filer_id
     r = api.client.post(f"{V1}/filings", json=filing, headers=api.headers["filer"])
     assert r.status_code == 201, r.text
     decision = api.platform.risk_records.decision(f"{filing_id}-C1")

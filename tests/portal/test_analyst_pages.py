@@ -14,6 +14,7 @@ from smartcustoms.access import Role
 from smartcustoms.api.routers.analyst import evaluation_rows
 from smartcustoms.portal.rendering import NAV_PAGES
 from smartcustoms.risk.pipeline import RiskPipeline
+from smartcustoms.store import tables as t
 from smartcustoms.synth import TrafficConfig, write_traffic
 from smartcustoms.testing import make_filing, write_jsonl
 from tests.portal.conftest import PASSWORD, Portal
@@ -302,3 +303,20 @@ def test_models_and_drift_pages_draw_charts_with_the_numbers_in_tables(
     assert 0 < svg.count("<rect") <= 20 and 'class="mark"' in svg
     pipeline = RiskPipeline.from_bytes(platform.risk_records.model().artifact or b"")
     assert drift.text.count('<th scope="row"><code>') == len(pipeline.builder_.schema_.names)
+
+
+def test_the_rules_page_stays_usable_when_the_rules_in_force_do_not_load(
+    analyst: Portal,
+) -> None:
+    """A ruleset stored by an older release that no longer loads: the page says so."""
+    platform = analyst.platform
+    ruleset = _upload(analyst)
+    with platform.store.engine.begin() as conn:
+        conn.execute(
+            t.rulesets.update()
+            .where(t.rulesets.c.id == ruleset)
+            .values(rules=BROKEN, sha256="0" * 64, status="active")
+        )
+    page = analyst.client.get("/portal/rules")
+    assert page.status_code == 200
+    assert "The rules in force do not load" in page.text and "rules.unknown_field" in page.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
@@ -188,13 +189,13 @@ def test_warnings_are_kept_with_the_upload(platform: SmartCustoms) -> None:
 
 
 def test_unknown_ids_are_not_found(platform: SmartCustoms) -> None:
-    for call in (
-        lambda: platform.rulesets.get(99),
-        lambda: platform.rulesets.activate(99, actor="ines"),
-        lambda: platform.rulesets.retire(99, actor="ines"),
-    ):
-        with pytest.raises(RulesetNotFoundError):
-            call()
+    records = platform.rulesets
+    with pytest.raises(RulesetNotFoundError):
+        records.get(99)
+    with pytest.raises(RulesetNotFoundError):
+        records.activate(99, actor="ines")
+    with pytest.raises(RulesetNotFoundError):
+        records.retire(99, actor="ines")
 
 
 # ---------------------------------------------------------------- activation
@@ -301,9 +302,12 @@ def test_platform_rules_follow_the_active_ruleset_without_reparsing(
     import smartcustoms.store.rulesets as module
 
     real = module.load_ruleset_files
-    monkeypatch.setattr(
-        module, "load_ruleset_files", lambda *a, **k: parsed.append(1) or real(*a, **k)
-    )
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "load_ruleset_files", counting)
     assert platform.rules is loaded and parsed == []  # cached: one lookup, no parsing
     platform.rulesets.activate(second, actor="ines")  # checks the files: one parse
     parsed.clear()

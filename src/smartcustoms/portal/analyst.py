@@ -265,7 +265,10 @@ def _rules_page(
     platform = _platform(request)
     records = platform.rulesets.rulesets()
     stored = next((r for r in records if r.is_active), None)
-    rules = platform.rules
+    try:
+        rules, broken = platform.rules, []
+    except InvalidInputError as exc:  # the page must stay usable to put things right
+        rules, broken = None, list(exc.problems)
     errors = [p for p in problems if p.severity == "error"]
     return render(
         request,
@@ -274,6 +277,7 @@ def _rules_page(
             "records": records,
             "stored": stored,
             "in_force": rules,
+            "broken": broken,
             "problems": list(problems),
             "errors": len(errors),
             "checked": checked,

@@ -56,6 +56,7 @@ from smartcustoms.store.database import Store
 
 __all__ = [
     "FILE_NAME_PATTERN",
+    "MAX_NOTE",
     "ActiveRules",
     "RuleFileText",
     "RuleHitCount",
@@ -64,6 +65,7 @@ __all__ = [
     "RulesetStatus",
     "RulesetUpload",
     "check_ruleset_files",
+    "content_hash",
     "load_ruleset_files",
 ]
 
@@ -72,6 +74,7 @@ FILE_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 names it. No folders, so a rules file can never make the server read its own disk."""
 
 MAX_NOTE: Final = 2000
+"""Longest note an upload may carry."""
 _FILE_NAME = re.compile(FILE_NAME_PATTERN)
 _MAX_ID, _MAX_VERSION = 128, 64
 _ACTIVE: Final[ColumnClause[str]] = literal_column(
@@ -173,11 +176,11 @@ def _read_files(
             (folder / upload.name).write_text(upload.content, encoding="utf-8")
         prefixes = (f"{folder.resolve()}/", f"{folder}/")
         try:
-            ruleset: RuleSet | None = load_rules(
+            loaded = load_rules(
                 folder / rules.name, [folder / w.name for w in watchlists], today=today
             )
-            assert ruleset is not None
-            found = list(ruleset.warnings)
+            ruleset: RuleSet | None = loaded
+            found = list(loaded.warnings)
         except InvalidRuleFileError as exc:
             ruleset, found = None, list(exc.problems)
         except RecursionError:  # a watch list nested deeper than the TOML parser goes
