@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         "process stops working at once; one revoked elsewhere (another process, the CLI) "
         "within this time.",
     )
+    max_filing_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1,
+        description="Largest single filing `POST /filings` and a quarantine resubmission "
+        "accept, in bytes (4 MiB by default); a larger one is refused with 413 "
+        "filing.too_large. Send more as a bulk file.",
+    )
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024,
         ge=1,

@@ -37,6 +37,7 @@ Codes never change meaning once released.
     │   └── UserConflictError                      user.conflict
     ├── AuthenticationError                        auth.unauthenticated
     ├── PermissionDeniedError                      auth.forbidden
+    ├── TooLargeError                              filing.too_large
     ├── ConfigurationError                         config.invalid
     └── StoreError                                 store.error
         └── SchemaVersionError                     store.schema_version
@@ -82,6 +83,7 @@ __all__ = [
     "SchemaVersionError",
     "SmartCustomsError",
     "StoreError",
+    "TooLargeError",
     "UnknownFormatError",
     "UnknownHSCodeError",
     "UnknownRegimeError",
@@ -355,6 +357,13 @@ class PermissionDeniedError(SmartCustomsError):
 
     code = "auth.forbidden"
     title = "Permission denied"
+
+
+class TooLargeError(SmartCustomsError):
+    """A filing or bulk file larger than the service accepts (nothing of it is kept)."""
+
+    code = "filing.too_large"
+    title = "Upload too large"
 
 
 class ConfigurationError(SmartCustomsError):

@@ -230,3 +230,44 @@ def test_a_nul_character_is_refused_before_the_store(api: Api) -> None:
     r = submit(api, filing("F-\u0000"))
     assert_problem(r, 422, "input.invalid")
     assert api.platform.store.counts()["quarantine"] == 0
+
+
+def test_a_filing_over_the_size_limit_is_refused_and_nothing_is_kept(api: Api) -> None:
+    """413 filing.too_large for a declared or a streamed size, on submission and resubmission."""
+    from collections.abc import Iterator
+
+    from fastapi.testclient import TestClient
+
+    from smartcustoms.api import create_app
+    from smartcustoms.config import load_settings
+    from smartcustoms.platform import SmartCustoms
+
+    body = orjson.dumps(filing("BIG-1"))
+    small = SmartCustoms(
+        load_settings(
+            database_url=api.platform.settings.database_url, max_filing_bytes=len(body) - 1
+        )
+    )
+    headers = {**api.headers["filer"], "Content-Type": "application/json"}
+    try:
+        with TestClient(create_app(small, portal=False)) as client:
+            declared = client.post("/api/v1/filings", content=body, headers=headers)
+            problem = assert_problem(declared, 413, "filing.too_large")
+            assert "SMARTCUSTOMS_MAX_FILING_BYTES" in problem["detail"]
+
+            def streamed() -> Iterator[bytes]:
+                yield body[:100]
+                yield body[100:]
+
+            chunked = client.post("/api/v1/filings", content=streamed(), headers=headers)
+            assert_problem(chunked, 413, "filing.too_large")
+            again = client.post(
+                "/api/v1/quarantine/q0000000000000000/resubmit", content=body, headers=headers
+            )
+            assert_problem(again, 413, "filing.too_large")
+            counts = small.store.counts()
+            assert counts["filings"] == 0 and counts["quarantine"] == 0
+            codes = {p["code"] for p in client.get("/api/v1/problems").json()}
+            assert "filing.too_large" in codes
+    finally:
+        small.close()

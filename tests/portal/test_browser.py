@@ -157,7 +157,9 @@ def test_work_the_queue_and_record_a_finding_in_three_languages(
         page.get_by_label("Revenue recovered").fill("12.40")
         page.get_by_label("Revenue recovered").press("Enter")
         page.wait_for_url(f"**/portal/consignments/{cid}?done=inspection*")
-        expect(page.get_by_role("status").filter(has_text="Inspection recorded: noncompliant")).to_be_visible()
+        expect(
+            page.get_by_role("status").filter(has_text="Inspection recorded: noncompliant")
+        ).to_be_visible()
         history = page.locator("section[aria-labelledby=history-title]")
         expect(history).to_contain_text("cotton T-shirts declared as samples")
         page.evaluate("document.getElementById('history-title').scrollIntoView()")

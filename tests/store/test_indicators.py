@@ -45,14 +45,15 @@ def test_a_days_figures_add_up(platform: SmartCustoms, tmp_path: Path) -> None:
         ],
         actor="test",
     )
-    accepted_at = {
-        r[0]: r[1]
-        for r in platform.store.engine.connect().execute(
-            select(t.lifecycle_events.c.consignment_id, t.lifecycle_events.c.occurred_at).where(
-                t.lifecycle_events.c.event_type == "acceptance"
+    with platform.store.engine.connect() as conn:
+        accepted_at = {
+            r[0]: r[1]
+            for r in conn.execute(
+                select(t.lifecycle_events.c.consignment_id, t.lifecycle_events.c.occurred_at).where(
+                    t.lifecycle_events.c.event_type == "acceptance"
+                )
             )
-        )
-    }
+        }
     release = pl.DataFrame(
         {
             "consignment_id": [ids[0], ids[1]],

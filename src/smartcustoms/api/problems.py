@@ -46,6 +46,7 @@ _STATUS: Final[tuple[tuple[type[e.SmartCustomsError], int], ...]] = (
     (e.NotFittedError, 409),
     (e.ModelSchemaMismatchError, 409),
     (e.InvalidInputError, 422),
+    (e.TooLargeError, 413),
     (e.StoreError, 503),
     (e.ConfigurationError, 500),
 )

@@ -41,15 +41,21 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API k
 async def refuse_nul(request: Request) -> None:
     """Refuse NUL characters anywhere in a request (no database can store them in text).
 
-    Checked once for every route: the path, the query string and JSON bodies (where a NUL
-    arrives as an escape sequence). Raises ``input.invalid`` with a ``request.nul`` problem.
+    Checked once for every route: the path, the query string and JSON bodies up to
+    ``max_filing_bytes`` (where a NUL arrives as an escape sequence; larger or streamed
+    bodies are checked by their route as they are read). Raises ``input.invalid`` with a
+    ``request.nul`` problem.
     """
     where = []
     if "\x00" in request.url.path:
         where.append("path")
     if "\x00" in unquote_plus(request.url.query) or "%00" in request.url.query:
         where.append("query")
-    if request.headers.get("content-type", "").startswith("application/json"):
+    declared = request.headers.get("content-length", "")
+    small = (
+        declared.isdigit() and int(declared) <= request.app.state.platform.settings.max_filing_bytes
+    )
+    if small and request.headers.get("content-type", "").startswith("application/json"):
         body = await request.body()
         if b"\\u0000" in body or b"\x00" in body:
             where.append("body")

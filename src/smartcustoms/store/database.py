@@ -249,7 +249,7 @@ class Store:
             )
 
     def record_audits(self, entries: Sequence[Mapping[str, Any]]) -> None:
-        """Append several audit-log entries in one transaction (same keys as :meth:`record_audit`)."""
+        """Append several audit-log entries in one transaction (keys as :meth:`record_audit`)."""
         if not entries:
             return
         at = datetime.now(UTC)

@@ -47,6 +47,7 @@ from smartcustoms.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    TooLargeError,
 )
 from smartcustoms.intake import explain_reasons
 from smartcustoms.model import Filing
@@ -69,6 +70,7 @@ __all__ = [
     "consignment_response",
     "filer_problem",
     "filing_body",
+    "read_filing",
     "refuse_nul_body",
     "rejection",
     "result_lines",
@@ -422,6 +424,26 @@ def rejection(
     return ProblemResponse(body, status_code=422)
 
 
+async def read_filing(request: Request, platform: SmartCustoms) -> bytes:
+    """The request's body, one filing: refused (413) past ``max_filing_bytes``."""
+    limit = platform.settings.max_filing_bytes
+    declared = request.headers.get("content-length", "")
+    too_large = TooLargeError(
+        f"the filing is larger than {limit} bytes (SMARTCUSTOMS_MAX_FILING_BYTES): "
+        "send large volumes as a bulk file (POST /api/v1/filings/bulk)"
+    )
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    parts = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 def refuse_nul_body(body: bytes) -> None:
     """Refuse U+0000 in a filing: PostgreSQL text cannot hold it, and no field needs it."""
     if b"\x00" in body or b"\\u0000" in body:
@@ -480,7 +502,7 @@ async def submit_filing(
     ``quarantine_id`` when rejected.
     """
     tenant = tenant_of(principal)
-    body = await request.body()
+    body = await read_filing(request, platform)
     if not body.strip():
         raise InvalidInputError("the request has no body: send one filing as JSON")
     refuse_nul_body(body)

@@ -41,7 +41,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from smartcustoms.access import Principal
-from smartcustoms.api.problems import PROBLEM_MEDIA_TYPE, ProblemResponse, problem_body
+from smartcustoms.api.problems import PROBLEM_MEDIA_TYPE
 from smartcustoms.api.routers.filings import (
     FilerOrAdmin,
     ResultLine,
@@ -52,7 +52,7 @@ from smartcustoms.api.routers.filings import (
 )
 from smartcustoms.api.security import PlatformDep
 from smartcustoms.clearance.summary import ACCEPTED, DUPLICATE
-from smartcustoms.errors import ConflictError, InvalidInputError, JobNotFoundError
+from smartcustoms.errors import ConflictError, InvalidInputError, JobNotFoundError, TooLargeError
 from smartcustoms.intake import read_batches
 from smartcustoms.intake.column_map import shipped_column_maps
 from smartcustoms.platform import SmartCustoms
@@ -438,17 +438,10 @@ async def _bulk_job_worker(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["filers"], lifespan=_bulk_job_worker)
 
 
-def _too_large(request: Request, limit: int) -> ProblemResponse:
-    return ProblemResponse(
-        problem_body(
-            code="filing.too_large",
-            title="Upload too large",
-            status=413,
-            detail=f"the file is larger than {limit} bytes (SMARTCUSTOMS_MAX_UPLOAD_BYTES): "
-            "split it into several bulk files",
-            instance=request.url.path,
-        ),
-        status_code=413,
+def _too_large(limit: int) -> TooLargeError:
+    return TooLargeError(
+        f"the file is larger than {limit} bytes (SMARTCUSTOMS_MAX_UPLOAD_BYTES): "
+        "split it into several bulk files"
     )
 
 
@@ -517,13 +510,13 @@ async def submit_bulk(
     limit = platform.settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        return _too_large(request, limit)
+        raise _too_large(limit)
     with tempfile.TemporaryFile(prefix="sc-bulk-") as spool:
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                return _too_large(request, limit)
+                raise _too_large(limit)
             spool.write(chunk)
         if size == 0:
             raise InvalidInputError("the request has no body: send the filings to clear")

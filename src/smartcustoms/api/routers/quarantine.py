@@ -27,6 +27,7 @@ from smartcustoms.api.routers.filings import (
     consignment_response,
     filer_problem,
     filing_body,
+    read_filing,
     refuse_nul_body,
     rejection,
     tenant_of,
@@ -157,7 +158,7 @@ async def quarantine_resubmit(
     404 for another filer's entry.
     """
     tenant = tenant_of(principal)
-    body = await request.body()
+    body = await read_filing(request, platform)
     await run_in_threadpool(_visible_entry, platform, principal, quarantine_id)
     refuse_nul_body(body)
     result = await run_in_threadpool(
