@@ -1,0 +1,297 @@
+"""Load on the HTTP service over loopback: single filings at a fixed rate, then bulk files.
+
+    .venv/bin/python benchmarks/bench_api_load.py [--rate 500] [--seconds 60] [--runs 2]
+        [--bulk 200000] [--warm 20000] [--connections 256]
+
+The service runs as ``smartcustoms serve`` would (uvicorn, one process, API only) on a
+SQLite store in a temporary folder, already holding ``--warm`` cleared consignments. This
+process is the load generator:
+
+1. **Single filings, open loop.** Filings (synthetic traffic, every one new, from 12 filers
+   with their own API keys) are sent to ``POST /api/v1/filings`` at ``--rate`` per second for
+   ``--seconds``, over up to ``--connections`` keep-alive connections. Latency runs from the
+   moment a request was *due*, not when a connection was free, so a server that falls
+   behind is charged for the queue it builds (no coordinated omission). Repeated ``--runs``
+   times on the same server, with the server's resident memory read after each run.
+2. **Bulk files.** ``--bulk`` consignments as one JSON Lines upload to
+   ``POST /api/v1/filings/bulk``; reports how fast the upload is taken (until 202) and how
+   fast the job then clears it (until the job is ``done``).
+
+Prints one JSON report. The client is hand-written on asyncio streams (HTTP/1.1, keep-alive)
+so that it costs the shared cores as little as possible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform as host
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import orjson
+
+
+def _serve(database_url: str, port: int) -> None:
+    """The server process (``--serve``): the API as ``smartcustoms serve`` runs it."""
+    import uvicorn
+
+    from smartcustoms.api import create_app
+    from smartcustoms.config import load_settings
+    from smartcustoms.platform import SmartCustoms
+
+    platform = SmartCustoms(load_settings(database_url=database_url))
+    uvicorn.run(
+        create_app(platform, portal=False),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> _Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**24)
+        return cls(reader, writer)
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
+        head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _wait_until_up(port: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = await _Connection.open(port)
+            status, _ = await conn.request("GET", "/api/v1/health", {})
+            conn.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not come up")
+
+
+async def _open_loop(
+    port: int,
+    bodies: list[tuple[bytes, str]],
+    *,
+    rate: float,
+    connections: int,
+) -> dict[str, Any]:
+    """Send ``bodies`` at ``rate`` per second; latency from each request's due time."""
+    pool: asyncio.Queue[_Connection] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await _Connection.open(port))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors: list[str] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
+
+    async def one(i: int, body: bytes, token: str) -> None:
+        due = start + i / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        conn = await pool.get()
+        try:
+            status, _ = await conn.request(
+                "POST",
+                "/api/v1/filings",
+                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                body,
+            )
+        except Exception as error:  # noqa: BLE001 - counted as an error, the run goes on
+            errors.append(repr(error))
+            conn.close()
+            conn = await _Connection.open(port)
+        else:
+            statuses[status] = statuses.get(status, 0) + 1
+            latencies.append((loop.time() - due) * 1000)
+        pool.put_nowait(conn)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one(i, b, t) for i, (b, t) in enumerate(bodies)))
+    elapsed = time.perf_counter() - began
+    while not pool.empty():
+        pool.get_nowait().close()
+    latencies.sort()
+    n = len(latencies)
+
+    def pct(q: float) -> float:
+        return round(latencies[min(n - 1, int(q * n))], 1) if n else float("nan")
+
+    ok = sum(v for k, v in statuses.items() if k in (200, 201))
+    return {
+        "requests": len(bodies),
+        "seconds": round(elapsed, 1),
+        "achieved_per_second": round(len(bodies) / elapsed, 1),
+        "statuses": statuses,
+        "errors": len(errors),
+        "non_2xx": len(bodies) - ok,
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "max_ms": round(latencies[-1], 1) if n else float("nan"),
+    }
+
+
+async def _bulk(port: int, body: bytes, token: str, consignments: int) -> dict[str, Any]:
+    conn = await _Connection.open(port)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+    began = time.perf_counter()
+    status, answer = await conn.request("POST", "/api/v1/filings/bulk", headers, body)
+    taken = time.perf_counter() - began
+    if status != 202:
+        raise RuntimeError(f"bulk upload answered {status}: {answer[:300]!r}")
+    job = orjson.loads(answer)
+    job_id = job["job_id"]
+    while job["status"] not in ("done", "failed"):
+        await asyncio.sleep(0.5)
+        status, answer = await conn.request("GET", f"/api/v1/jobs/{job_id}", headers)
+        job = orjson.loads(answer)
+    done = time.perf_counter() - began
+    conn.close()
+    return {
+        "consignments": consignments,
+        "upload_mb": round(len(body) / 2**20, 1),
+        "accepted_in_s": round(taken, 2),
+        "upload_consignments_per_second": round(consignments / taken),
+        "job_status": job["status"],
+        "job_counts": {k: job.get(k) for k in ("received", "accepted", "quarantined", "duplicates")},
+        "cleared_in_s": round(done, 1),
+        "end_to_end_consignments_per_second": round(consignments / done),
+    }
+
+
+def main() -> None:
+    """Prepare a store, start the server, run the load, print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--bulk", type=int, default=200_000)
+    parser.add_argument("--warm", type=int, default=20_000)
+    parser.add_argument("--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        _serve(args.serve[0], int(args.serve[1]))
+        return
+
+    from smartcustoms.access import Role
+    from smartcustoms.config import load_settings
+    from smartcustoms.platform import SmartCustoms
+    from smartcustoms.synth import TrafficConfig, write_traffic
+
+    per_run = int(args.rate * args.seconds)
+    start = datetime.now(UTC) - timedelta(hours=6)
+    report: dict[str, Any] = {
+        "machine": f"{host.machine()} {os.cpu_count()} cores, {host.python_version()}",
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "connections": args.connections,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'load.db'}"
+        warm, probe, bulk = folder / "warm.jsonl", folder / "probe.jsonl", folder / "bulk.jsonl"
+        write_traffic(TrafficConfig(consignments=args.warm, seed=11, start=start), warm)
+        write_traffic(
+            TrafficConfig(consignments=per_run * args.runs + 100, seed=12, start=start), probe
+        )
+        platform = SmartCustoms(load_settings(database_url=url))
+        platform.clear([warm])
+        lines = [line for line in probe.read_bytes().splitlines() if line]
+        tokens: dict[str, str] = {}
+        for line in lines:
+            filer_id = orjson.loads(line)["filer"]["id"]
+            if filer_id not in tokens:
+                user = f"filer-{len(tokens)}"
+                platform.access.add_user(user, Role.FILER, filer_id=filer_id)
+                tokens[filer_id] = platform.access.issue_key(user).token
+        platform.access.add_user("bulk-admin", Role.ADMIN)
+        admin_token = platform.access.issue_key("bulk-admin").token
+        platform.close()
+        bodies = [(line, tokens[orjson.loads(line)["filer"]["id"]]) for line in lines]
+
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", url, str(port)],
+            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+        )
+        try:
+            asyncio.run(_wait_until_up(port))
+            report["server_rss_mb_idle"] = _rss_mb(server.pid)
+            runs = []
+            for run in range(args.runs):
+                chunk = bodies[run * per_run : (run + 1) * per_run]
+                result = asyncio.run(
+                    _open_loop(port, chunk, rate=args.rate, connections=args.connections)
+                )
+                result["server_rss_mb_after"] = _rss_mb(server.pid)
+                runs.append(result)
+                print(json.dumps(result), file=sys.stderr, flush=True)
+            report["single_filings"] = runs
+            if args.bulk:
+                write_traffic(TrafficConfig(consignments=args.bulk, seed=13, start=start), bulk)
+                report["bulk"] = asyncio.run(
+                    _bulk(port, bulk.read_bytes(), admin_token, args.bulk)
+                )
+                report["server_rss_mb_after_bulk"] = _rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(30)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
