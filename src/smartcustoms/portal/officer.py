@@ -31,7 +31,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from smartcustoms.access import Principal, Role
-from smartcustoms.api.routers.filings import consignment_response, filer_problem, tenant_of
+from smartcustoms.api.routers.filings import (
+    audit,
+    consignment_response,
+    filer_problem,
+    tenant_of,
+)
 from smartcustoms.api.routers.officer import (
     MIN_JUSTIFICATION,
     InspectionRequest,
@@ -42,6 +47,7 @@ from smartcustoms.api.routers.officer import (
     change_lane,
     record_inspection,
 )
+from smartcustoms.api.routers.quarantine import summary_fields, visible_entry
 from smartcustoms.errors import (
     AuthenticationError,
     ConflictError,
@@ -49,7 +55,6 @@ from smartcustoms.errors import (
     InvalidInspectionResultError,
     PermissionDeniedError,
     Problem,
-    QuarantineEntryNotFoundError,
 )
 from smartcustoms.intake.quality import explain_reasons
 from smartcustoms.platform import SmartCustoms
@@ -524,49 +529,6 @@ def reroute(
 # ---------------------------------------------------------------- quarantine
 
 
-def _quarantine_audit(
-    platform: SmartCustoms, principal: Principal, action: str, subject: str | None, **details: Any
-) -> None:
-    platform.store.record_audit(
-        actor=principal.user_id,
-        action=action,
-        subject_type="quarantine",
-        subject_id=subject,
-        details={"via": "portal", **details},
-    )
-
-
-def _summary_fields(entry: QuarantineEntry) -> dict[str, Any]:
-    """An entry as ``GET /quarantine`` lists it."""
-    return {
-        "quarantine_id": entry.quarantine_id,
-        "status": entry.status,
-        "filing_id": entry.filing_id,
-        "format": entry.fmt,
-        "problem_codes": sorted({p.code for p in entry.problems}),
-        "received_at": entry.received_at,
-        "updated_at": entry.updated_at,
-        "attempts": entry.attempts,
-        "resolved_filing_id": entry.resolved_filing_id,
-    }
-
-
-def _visible_entry(
-    platform: SmartCustoms, principal: Principal, quarantine_id: str
-) -> QuarantineEntry:
-    """The entry if the caller may see it; another filer's is "not found" like an unknown id."""
-    tenant = tenant_of(principal)
-    try:
-        entry: QuarantineEntry | None = platform.store.quarantine_entry(quarantine_id)
-    except QuarantineEntryNotFoundError:
-        entry = None
-    visible = entry is not None and (tenant is None or entry.tenant == tenant)
-    _quarantine_audit(platform, principal, "quarantine.read", quarantine_id, found=visible)
-    if entry is None or not visible:
-        raise QuarantineEntryNotFoundError(f"no quarantine entry {quarantine_id!r}")
-    return entry
-
-
 @router.get("/quarantine", response_class=HTMLResponse)
 def quarantine_list(
     request: Request, status: str = "open", code: str = "", page: str = "1"
@@ -587,15 +549,21 @@ def quarantine_list(
     )
     more = len(entries) > PAGE_SIZE
     entries = entries[:PAGE_SIZE]
-    _quarantine_audit(
-        platform, principal, "quarantine.list", None, ids=[e.quarantine_id for e in entries]
+    audit(
+        platform,
+        principal,
+        "quarantine.list",
+        "quarantine",
+        None,
+        via="portal",
+        ids=[e.quarantine_id for e in entries],
     )
     filters = {"status": status, "code": code}
     return _render(
         request,
         "officer_quarantine_list.html",
         {
-            "entries": [_summary_fields(e) for e in entries],
+            "entries": [summary_fields(e) for e in entries],
             "filters": filters,
             "query": _query_string(filters),
             "page": number,
@@ -638,7 +606,7 @@ def _quarantine_page(
         request,
         "officer_quarantine.html",
         {
-            "entry": _summary_fields(entry),
+            "entry": summary_fields(entry),
             "line": entry.line,
             "problems": [filer_problem(p.as_dict()) for p in entry.problems],
             "payload": entry.payload.decode("utf-8", errors="replace"),
@@ -655,7 +623,7 @@ def _quarantine_page(
 def quarantine_entry(request: Request, quarantine_id: str, done: str = "") -> Response:
     """Every problem with its path, the record as received, and a form to correct it."""
     principal = _principal(request, _QUARANTINE)
-    entry = _visible_entry(_platform(request), principal, quarantine_id)
+    entry = visible_entry(_platform(request), principal, quarantine_id, via="portal")
     return _quarantine_page(request, principal, entry, done=done == "resubmitted")
 
 
@@ -681,7 +649,7 @@ def quarantine_resubmit(
     principal = _principal(request, _QUARANTINE)
     platform = _platform(request)
     tenant = tenant_of(principal)
-    entry = _visible_entry(platform, principal, quarantine_id)
+    entry = visible_entry(platform, principal, quarantine_id, via="portal")
     if "\x00" in corrected:
         problems = _nul_problems(corrected=corrected)
         return _quarantine_page(request, principal, entry, corrected=corrected, problems=problems)

@@ -32,9 +32,8 @@ from smartcustoms.errors import (
 )
 from smartcustoms.store import tables as t
 from smartcustoms.store.bulk import BulkWriter
-from smartcustoms.store.jobs import JobRecord, JobRecords
 
-__all__ = ["ConsignmentOutcome", "JobRecord", "QuarantineEntry", "Store"]
+__all__ = ["ConsignmentOutcome", "QuarantineEntry", "Store"]
 
 _IN_CHUNK = 500
 
@@ -505,36 +504,3 @@ class Store:
                         total_payable=r.total_payable,
                     )
         return out
-
-    # ---------------------------------------------------------------- jobs
-
-    def create_job(
-        self, *, job_id: str, kind: str, user_id: str, tenant: str | None, source: str | None
-    ) -> JobRecord:
-        """Queue a new job with zero counts (see :meth:`.JobRecords.create_job`)."""
-        return JobRecords(self).create_job(
-            job_id=job_id, kind=kind, user_id=user_id, tenant=tenant, source=source
-        )
-
-    def update_job(
-        self,
-        job_id: str,
-        *,
-        status: str | None = None,
-        counts: Mapping[str, int] | None = None,
-        batch_id: str | None = None,
-        error: str | None = None,
-        result: bytes | None = None,
-    ) -> None:
-        """Record a job's progress (see :meth:`.JobRecords.update_job`)."""
-        JobRecords(self).update_job(
-            job_id, status=status, counts=counts, batch_id=batch_id, error=error, result=result
-        )
-
-    def job(self, job_id: str) -> JobRecord:
-        """One job's progress (see :meth:`.JobRecords.job`)."""
-        return JobRecords(self).job(job_id)
-
-    def job_result(self, job_id: str) -> bytes | None:
-        """A job's result lines (see :meth:`.JobRecords.job_result`)."""
-        return JobRecords(self).job_result(job_id)

@@ -260,15 +260,17 @@ def audit(
     action: str,
     subject_type: str,
     subject_id: str | None,
+    *,
+    via: str = "api",
     **details: Any,
 ) -> None:
-    """Record what ``principal`` did through the API in the audit log."""
+    """Record what ``principal`` did through the API (or ``via`` the portal) in the audit log."""
     platform.store.record_audit(
         actor=principal.user_id,
         action=action,
         subject_type=subject_type,
         subject_id=subject_id,
-        details={"via": "api", **details},
+        details={"via": via, **details},
     )
 
 
@@ -281,6 +283,7 @@ def visible_record(
     load: Callable[[str], _T | None],
     owner: Callable[[_T], str | None],
     missing: Callable[[str], NotFoundError],
+    via: str = "api",
 ) -> _T:
     """The record ``subject_id`` if the caller may see it, else the 404 of an unknown id.
 
@@ -296,6 +299,7 @@ def visible_record(
         load: Reads the record (``None`` or a :class:`NotFoundError` when unknown).
         owner: The tenant a record belongs to.
         missing: Builds the not-found error from its detail text.
+        via: The channel, for the audit log (``api`` or ``portal``).
 
     Raises:
         NotFoundError: Unknown, or another tenant's (the error ``missing`` builds).
@@ -306,7 +310,15 @@ def visible_record(
     except NotFoundError:
         record = None
     visible = record is not None and (tenant is None or owner(record) == tenant)
-    audit(platform, principal, f"{subject_type}.read", subject_type, subject_id, found=visible)
+    audit(
+        platform,
+        principal,
+        f"{subject_type}.read",
+        subject_type,
+        subject_id,
+        via=via,
+        found=visible,
+    )
     if record is None or not visible:
         raise missing(subject_id)
     return record

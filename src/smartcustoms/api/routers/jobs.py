@@ -123,7 +123,7 @@ def _visible_job(platform: SmartCustoms, principal: Principal, job_id: str) -> J
         principal,
         "job",
         job_id,
-        load=platform.store.job,
+        load=JobRecords(platform.store).job,
         owner=lambda job: job.tenant,
         missing=lambda jid: JobNotFoundError(f"no job {jid!r}"),
     )
@@ -563,7 +563,7 @@ def job_progress(job_id: str, principal: FilerOrAdmin, platform: PlatformDep) ->
 def job_result(job_id: str, principal: FilerOrAdmin, platform: PlatformDep) -> Response:
     """One :class:`ResultLine` per consignment; 409 ``conflict`` while the job runs."""
     job = _visible_job(platform, principal, job_id)
-    data = platform.store.job_result(job.job_id)
+    data = JobRecords(platform.store).job_result(job.job_id)
     if data is None:
         raise ConflictError(f"job {job_id} is {job.status}: its result is not stored yet")
     return Response(content=data, media_type="application/x-ndjson")

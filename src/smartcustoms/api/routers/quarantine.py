@@ -38,7 +38,14 @@ from smartcustoms.errors import QuarantineEntryNotFoundError
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.store.database import QuarantineEntry
 
-__all__ = ["QuarantineDetail", "QuarantineSummary", "ResubmitAccepted", "router"]
+__all__ = [
+    "QuarantineDetail",
+    "QuarantineSummary",
+    "ResubmitAccepted",
+    "router",
+    "summary_fields",
+    "visible_entry",
+]
 
 router = APIRouter(tags=["filers"])
 
@@ -74,9 +81,10 @@ class ResubmitAccepted(BaseModel):
     consignments: list[ConsignmentResponse]
 
 
-def _visible_entry(
-    platform: SmartCustoms, principal: Principal, quarantine_id: str
+def visible_entry(
+    platform: SmartCustoms, principal: Principal, quarantine_id: str, *, via: str = "api"
 ) -> QuarantineEntry:
+    """The quarantine entry if the caller may see it (another filer's: the unknown id's 404)."""
     return visible_record(
         platform,
         principal,
@@ -85,10 +93,12 @@ def _visible_entry(
         load=platform.store.quarantine_entry,
         owner=lambda entry: entry.tenant,
         missing=lambda qid: QuarantineEntryNotFoundError(f"no quarantine entry {qid!r}"),
+        via=via,
     )
 
 
-def _summary_fields(entry: QuarantineEntry) -> dict[str, Any]:
+def summary_fields(entry: QuarantineEntry) -> dict[str, Any]:
+    """An entry as ``GET /quarantine`` lists it."""
     return {
         "quarantine_id": entry.quarantine_id,
         "status": entry.status,
@@ -121,7 +131,7 @@ def quarantine_list(
     )
     ids = [e.quarantine_id for e in entries]
     audit(platform, principal, "quarantine.list", "quarantine", None, ids=ids)
-    return [QuarantineSummary(**_summary_fields(e)) for e in entries]
+    return [QuarantineSummary(**summary_fields(e)) for e in entries]
 
 
 @router.get("/quarantine/{quarantine_id}", summary="One quarantined filing")
@@ -129,9 +139,9 @@ def quarantine_show(
     quarantine_id: str, principal: FilerOrAdmin, platform: PlatformDep
 ) -> QuarantineDetail:
     """Every problem and the payload as received; another filer's entry is 404."""
-    entry = _visible_entry(platform, principal, quarantine_id)
+    entry = visible_entry(platform, principal, quarantine_id)
     return QuarantineDetail(
-        **_summary_fields(entry),
+        **summary_fields(entry),
         line=entry.line,
         problems=[filer_problem(p.as_dict()) for p in entry.problems],
         payload=entry.payload.decode("utf-8", errors="replace"),
@@ -159,7 +169,7 @@ async def quarantine_resubmit(
     """
     tenant = tenant_of(principal)
     body = await read_filing(request, platform)
-    await run_in_threadpool(_visible_entry, platform, principal, quarantine_id)
+    await run_in_threadpool(visible_entry, platform, principal, quarantine_id)
     refuse_nul_body(body)
     result = await run_in_threadpool(
         platform.resubmit,
