@@ -149,7 +149,7 @@ async def _open_loop(
                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
                 body,
             )
-        except Exception as error:  # noqa: BLE001 - counted as an error, the run goes on
+        except Exception as error:  # counted as an error, the run goes on
             errors.append(repr(error))
             conn.close()
             conn = await _Connection.open(port)
@@ -206,7 +206,9 @@ async def _bulk(port: int, body: bytes, token: str, consignments: int) -> dict[s
         "accepted_in_s": round(taken, 2),
         "upload_consignments_per_second": round(consignments / taken),
         "job_status": job["status"],
-        "job_counts": {k: job.get(k) for k in ("received", "accepted", "quarantined", "duplicates")},
+        "job_counts": {
+            k: job.get(k) for k in ("received", "accepted", "quarantined", "duplicates")
+        },
         "cleared_in_s": round(done, 1),
         "end_to_end_consignments_per_second": round(consignments / done),
     }
@@ -221,7 +223,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--bulk", type=int, default=200_000)
     parser.add_argument("--warm", type=int, default=20_000)
-    parser.add_argument("--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve:
         _serve(args.serve[0], int(args.serve[1]))
@@ -283,9 +287,7 @@ def main() -> None:
             report["single_filings"] = runs
             if args.bulk:
                 write_traffic(TrafficConfig(consignments=args.bulk, seed=13, start=start), bulk)
-                report["bulk"] = asyncio.run(
-                    _bulk(port, bulk.read_bytes(), admin_token, args.bulk)
-                )
+                report["bulk"] = asyncio.run(_bulk(port, bulk.read_bytes(), admin_token, args.bulk))
                 report["server_rss_mb_after_bulk"] = _rss_mb(server.pid)
         finally:
             server.terminate()
