@@ -45,6 +45,7 @@ from smartcustoms.api.routers.officer import (
     _decision_fields,
     _visible,
     change_lane,
+    queue_offices,
     record_inspection,
 )
 from smartcustoms.api.routers.quarantine import summary_fields, visible_entry
@@ -243,15 +244,7 @@ def queue(
     platform = _platform(request)
     office = office.strip()
     problems: list[Problem] = []
-    offices: frozenset[str] | None
-    if office:
-        if not principal.can_see_office(office):
-            raise PermissionDeniedError(f"you do not work office {office}")
-        offices = frozenset({office})
-    elif principal.role is Role.OFFICER:
-        offices = principal.offices
-    else:
-        offices = None
+    offices = queue_offices(principal, office or None)
     lanes = [lane_ for lane_ in LANE_SEVERITY if lane_ in set(lane or ())]
     for unknown in sorted(set(lane or ()) - set(LANE_SEVERITY)):
         problems.append(Problem("request.enum", "lane", f"no lane {unknown!r}"))

@@ -82,8 +82,8 @@ class RuleFile(BaseModel):
         return RuleFileText(self.name, self.content)
 
 
-class RulesCheckRequest(BaseModel):
-    """A rules file and the watch-list files it needs, checked as ``risk rules check`` does."""
+class _RuleFiles(BaseModel):
+    """A rules file and the watch-list files it needs."""
 
     rules: RuleFile
     watchlists: list[RuleFile] = Field(
@@ -92,6 +92,11 @@ class RulesCheckRequest(BaseModel):
         description="Watch-list files: those the rules file's ``watchlists`` key names, "
         "and any others to load with it.",
     )
+
+
+class RulesCheckRequest(_RuleFiles):
+    """A rules file and the watch-list files it needs, checked as ``risk rules check`` does."""
+
     today: date | None = Field(
         None, description="Day 'no longer in force' warnings are judged on (default: today)."
     )
@@ -139,16 +144,9 @@ def rules_check(body: RulesCheckRequest, principal: Analyst) -> RulesCheckReport
     )
 
 
-class RulesetUploadRequest(BaseModel):
+class RulesetUploadRequest(_RuleFiles):
     """A rules file and its watch-list files to store as a draft ruleset."""
 
-    rules: RuleFile
-    watchlists: list[RuleFile] = Field(
-        default_factory=list,
-        max_length=50,
-        description="Watch-list files: those the rules file's ``watchlists`` key names, "
-        "and any others to load with it.",
-    )
     note: str | None = Field(
         None, max_length=MAX_NOTE, description="Why this upload (shown with the ruleset)."
     )

@@ -303,6 +303,19 @@ class LaneChangeRequest(BaseModel):
     )
 
 
+def queue_offices(principal: Principal, office: str | None) -> frozenset[str] | None:
+    """The offices a queue read covers (``None``: every office).
+
+    An officer reads the offices it works, or one of them; analysts and admins every office
+    or one. Asking for an office the caller does not work is ``auth.forbidden``.
+    """
+    if office:
+        if not principal.can_see_office(office):
+            raise PermissionDeniedError(f"you do not work office {office}")
+        return frozenset({office})
+    return principal.offices if principal.role is Role.OFFICER else None
+
+
 # ---------------------------------------------------------------- routes
 
 
@@ -327,15 +340,7 @@ def queue(
     An officer sees the offices it works (all of them without ``office``); asking for
     another office is ``403 auth.forbidden``. Analysts and admins see every office.
     """
-    offices: frozenset[str] | None
-    if office is not None:
-        if not principal.can_see_office(office):
-            raise PermissionDeniedError(f"you do not work office {office}")
-        offices = frozenset({office})
-    elif principal.role is Role.OFFICER:
-        offices = principal.offices
-    else:
-        offices = None
+    offices = queue_offices(principal, office)
     lanes = sorted(set(lane), key=list(Lane).index) if lane else None
     rows, total = platform.risk_records.queue(
         offices=offices, lanes=lanes, day=day, status=status, limit=limit, offset=offset
