@@ -43,18 +43,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path, traffic: Path) -> Iterator[str]:
-    """The service on a loopback port, on a fresh SQLite store with traffic and an officer."""
+def _need_chromium() -> None:
+    """Skip without Chromium, except in CI (``SMARTCUSTOMS_REQUIRE_SERVICES=1``): fail there."""
     if not os.path.exists(CHROMIUM):
         if services_required():
             pytest.fail(f"{CHROMIUM} required (SMARTCUSTOMS_REQUIRE_SERVICES=1)")
         pytest.skip(f"{CHROMIUM} not installed")
-    platform = SmartCustoms(load_settings(database_url=f"sqlite:///{tmp_path / 'b.db'}"))
-    platform.access.add_user(
-        "ana", Role.OFFICER, offices=["FR000730"], password=PASSWORD, display_name="Ana"
-    )
-    platform.clear([traffic])
+
+
+def _serve(platform: SmartCustoms) -> Iterator[str]:
+    """Run the service for ``platform`` on a loopback port until the generator is closed."""
     port = _free_port()
     config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
     server = uvicorn.Server(config)
@@ -65,10 +63,24 @@ def server(tmp_path: Path, traffic: Path) -> Iterator[str]:
         if time.monotonic() > deadline:
             pytest.fail("the service did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    platform.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        platform.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path, traffic: Path) -> Iterator[str]:
+    """The service on a loopback port, on a fresh SQLite store with traffic and an officer."""
+    _need_chromium()
+    platform = SmartCustoms(load_settings(database_url=f"sqlite:///{tmp_path / 'b.db'}"))
+    platform.access.add_user(
+        "ana", Role.OFFICER, offices=["FR000730"], password=PASSWORD, display_name="Ana"
+    )
+    platform.clear([traffic])
+    yield from _serve(platform)
 
 
 def test_log_in_see_the_dashboard_and_switch_language(server: str, tmp_path: Path) -> None:
@@ -187,10 +199,7 @@ def test_work_the_queue_and_record_a_finding_in_three_languages(
 def full_server(tmp_path: Path) -> Iterator[str]:
     """The service with labelled history and a trained model, an analyst, a filer whose
     filing was rejected, and an administrator."""
-    if not os.path.exists(CHROMIUM):
-        if services_required():
-            pytest.fail(f"{CHROMIUM} required (SMARTCUSTOMS_REQUIRE_SERVICES=1)")
-        pytest.skip(f"{CHROMIUM} not installed")
+    _need_chromium()
     import orjson
     import polars as pl
 
@@ -235,20 +244,7 @@ def full_server(tmp_path: Path) -> Iterator[str]:
     ).result(60)
     batcher.close()
     assert rejected.results["status"].to_list() == ["quarantined"]
-    port = _free_port()
-    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    platform.close()
+    yield from _serve(platform)
 
 
 def _log_in(page: object, server: str, user: str, path: str) -> None:

@@ -235,17 +235,17 @@ class Store:
         details: dict[str, Any] | None = None,
     ) -> None:
         """Append one entry to the audit log."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(t.audit_log).values(
-                    at=datetime.now(UTC),
-                    actor=actor,
-                    action=action,
-                    subject_type=subject_type,
-                    subject_id=subject_id,
-                    details=json.dumps(details or {}, default=str),
-                )
-            )
+        self.record_audits(
+            [
+                {
+                    "actor": actor,
+                    "action": action,
+                    "subject_type": subject_type,
+                    "subject_id": subject_id,
+                    "details": details,
+                }
+            ]
+        )
 
     def record_audits(self, entries: Sequence[Mapping[str, Any]]) -> None:
         """Append several audit-log entries in one transaction (keys as :meth:`record_audit`)."""
