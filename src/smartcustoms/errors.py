@@ -18,6 +18,7 @@ Codes never change meaning once released.
     │   ├── InvalidRuleFileError                   rules.invalid
     │   ├── InvalidLanePolicyError                 lanes.invalid
     │   ├── InvalidOperatorFileError               aeo.invalid_file
+    │   ├── InvalidAeoActError                     aeo.invalid_act
     │   ├── LabelLeakageError                      risk.label_leakage
     │   ├── InsufficientLabelsError                risk.insufficient_labels
     │   ├── InvalidInspectionResultError           inspection.invalid
@@ -28,6 +29,7 @@ Codes never change meaning once released.
     │   ├── ModelNotFoundError                     risk.model_not_found
     │   ├── UserNotFoundError                      user.not_found
     │   ├── JobNotFoundError                       job.not_found
+    │   ├── CertificateNotFoundError               aeo.certificate_not_found
     │   └── RulesetNotFoundError                   ruleset.not_found
     ├── NotFittedError (ValueError, AttributeError)  risk.not_fitted
     ├── ModelSchemaMismatchError                   risk.model_schema
@@ -54,11 +56,13 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AuthenticationError",
+    "CertificateNotFoundError",
     "ConfigurationError",
     "ConflictError",
     "ConsignmentNotFoundError",
     "FilingConflictError",
     "InsufficientLabelsError",
+    "InvalidAeoActError",
     "InvalidColumnMapError",
     "InvalidFilingError",
     "InvalidInputError",
@@ -392,3 +396,17 @@ class RulesetNotFoundError(NotFoundError):
 
     code = "ruleset.not_found"
     title = "Ruleset not found"
+
+
+class InvalidAeoActError(InvalidInputError):
+    """An AEO grant, suspension or revocation does not fit the certificate; every reason."""
+
+    code = "aeo.invalid_act"
+    title = "Invalid AEO act"
+
+
+class CertificateNotFoundError(NotFoundError):
+    """No AEO certificate has the requested authority and number."""
+
+    code = "aeo.certificate_not_found"
+    title = "AEO certificate not found"

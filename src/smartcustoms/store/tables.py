@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Float,
     Index,
     Integer,
@@ -33,6 +34,9 @@ from smartcustoms.store.types import Money, UTCDateTime
 
 __all__ = [
     "FILING_LEVEL_COLUMNS",
+    "aeo_acts",
+    "aeo_certificates",
+    "aeo_operators",
     "api_keys",
     "assessments",
     "audit_log",
@@ -44,8 +48,11 @@ __all__ = [
     "job_chunks",
     "job_upload_parts",
     "job_uploads",
+    "ledger_statements",
     "lifecycle_events",
     "metadata",
+    "mra_partners",
+    "mra_sync",
     "parties",
     "quarantine",
     "risk_decisions",
@@ -453,5 +460,108 @@ job_chunks = Table(
     comment=(
         "Chunks of a running bulk job already cleared (counts and result lines): a resumed "
         "job starts after the last one; folded into jobs.result when the job ends."
+    ),
+)
+
+aeo_operators = Table(
+    "aeo_operators",
+    metadata,
+    Column("operator_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("source", String(256), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    comment=(
+        "Economic operators holding AEO authorisations: ours (source = our administration) "
+        "and those a partner's log reported (source = the partner log's origin)."
+    ),
+)
+
+aeo_certificates = Table(
+    "aeo_certificates",
+    metadata,
+    Column("certificate_id", String(160), primary_key=True),
+    Column("operator_id", String(64), nullable=False, index=True),
+    Column("type", String(8), nullable=False),
+    Column("authority", String(2), nullable=False),
+    Column("number", String(128), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("status", String(16), nullable=False),
+    Column("source", String(256), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    comment=(
+        "AEO authorisations (id = authority/number) with their current status; the acts that "
+        "led there are in aeo_acts."
+    ),
+)
+
+aeo_acts = Table(
+    "aeo_acts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("certificate_id", String(160), nullable=False, index=True),
+    Column("act", String(16), nullable=False),
+    Column("effective", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("statement_id", Integer),
+    Column("log_origin", String(256)),
+    Column("log_index", BigInteger),
+    comment=(
+        "Every grant, suspension and revocation of an AEO authorisation, in order; ours point "
+        "at the ledger statement that published them, a partner's at its log entry."
+    ),
+)
+
+ledger_statements = Table(
+    "ledger_statements",
+    metadata,
+    Column("statement_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("entry", LargeBinary, nullable=False),
+    Column("opening", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("log_index", BigInteger, index=True),
+    comment=(
+        "Statements for our ledger (an outbox): the signed entry bytes, and what opens its "
+        "commitments (salt and private fields, never published); log_index once appended."
+    ),
+)
+
+mra_partners = Table(
+    "mra_partners",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("country", String(2), nullable=False),
+    Column("authority", Text, nullable=False),
+    Column("programme", Text, nullable=False),
+    Column("signed", Date),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date),
+    Column("scope", Text, nullable=False),
+    Column("issuing_countries", Text, nullable=False),
+    Column("log_origin", String(256)),
+    Column("added_by", Text, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    comment=(
+        "Mutual recognition arrangements (one row per period) and the partner log whose "
+        "AEO statuses are recognised."
+    ),
+)
+
+mra_sync = Table(
+    "mra_sync",
+    metadata,
+    Column("log_origin", String(256), primary_key=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("checkpoint", Text, nullable=False),
+    Column("synced_at", UTCDateTime, nullable=False),
+    comment=(
+        "The latest verified checkpoint of each partner log and how far its entries were "
+        "read (tree_size): the next sync proves consistency from it."
     ),
 )
