@@ -106,6 +106,35 @@ class Settings(BaseSettings):
             "code, or EU for the Union)."
         ),
     )
+    ledger_origin: str = Field(
+        default="smartcustoms.example/log",
+        description=(
+            "Origin of this administration's ledger (the first line of its checkpoints, a "
+            "schema-less URL prefix such as customs.example.org/log) and the issuer named in "
+            "its statements."
+        ),
+    )
+    ledger_dir: str = Field(
+        default="smartcustoms-ledger",
+        description=(
+            "Folder of the ledger: its tiles, entries and state (C2SP tlog-tiles layout), the "
+            "signing key when generated, and the witness state."
+        ),
+    )
+    ledger_key: str | None = Field(
+        default=None,
+        description=(
+            "File holding the ledger's Ed25519 signer key (C2SP note format, PRIVATE+KEY+...). "
+            "Default: generated on first use in ledger_dir; refused in production."
+        ),
+    )
+    mra_policy: str | None = Field(
+        default=None,
+        description=(
+            "Signed MRA policy file: partner logs and their keys, witnesses and the quorum "
+            "(see docs/ledger-trust.md). Default: none, so no partner log is trusted."
+        ),
+    )
     risk_seed: int = Field(
         default=42,
         description="Seed of random exploration picks and of model training.",

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from smartcustoms.aeo import OperatorRegistry, load_operators
+from smartcustoms.aeo import OperatorRegistry, load_operators, merge_registries
 from smartcustoms.clearance import Clearance, ClearSummary
 from smartcustoms.config import Settings, load_settings
 from smartcustoms.errors import (
@@ -34,6 +34,7 @@ from smartcustoms.risk.rules import RuleSet, load_example_rules, load_rules
 from smartcustoms.risk.value_controls import ValueReference
 from smartcustoms.store import QuarantineEntry, Store
 from smartcustoms.store.access import AccessRecords
+from smartcustoms.store.aeo import AeoRecords
 from smartcustoms.store.risk import RiskRecords
 from smartcustoms.store.rulesets import ActiveRules, RulesetRecords
 from smartcustoms.targeting import Targeting
@@ -170,10 +171,33 @@ class SmartCustoms:
         return default_policy() if path is None else load_policy(Path(path))
 
     @cached_property
-    def operators(self) -> OperatorRegistry | None:
-        """Operator registry (AEO certificates, MRA partners), if configured."""
+    def operator_file(self) -> OperatorRegistry | None:
+        """The operator registry file named in the settings, if any."""
         path = self.settings.operators
         return None if path is None else load_operators(Path(path))
+
+    @cached_property
+    def aeo(self) -> AeoRecords:
+        """The AEO registry kept in the store (acts, partner statuses, MRA partners)."""
+        return AeoRecords(self.store, source=self.settings.ledger_origin)
+
+    @property
+    def operators(self) -> OperatorRegistry | None:
+        """Who holds which AEO authorisation: the settings' file and the store's registry.
+
+        The store's part is read again only when an act or a partner was recorded since the
+        last read (one small query), so a grant or revocation counts from the next batch.
+        """
+        stamp = self.aeo.stamp()
+        if stamp is None:
+            return self.operator_file
+        cached = self.__dict__.get("_aeo_registry")
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, self.aeo.registry())
+            self.__dict__["_aeo_registry"] = cached
+        stored: OperatorRegistry = cached[1]
+        file = self.operator_file
+        return stored if file is None else merge_registries(file, stored)
 
     def risk_pipeline(self) -> RiskPipeline | None:
         """The active trained model, or ``None`` when none was trained yet."""

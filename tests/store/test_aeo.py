@@ -143,3 +143,16 @@ def test_partner_certificates_cannot_be_changed_locally(records: AeoRecords) -> 
     with pytest.raises(InvalidAeoActError) as err:
         records.act(details(AeoAct.SUSPEND, date(2022, 1, 1), authority="XB"), actor="a")
     assert "partner" in err.value.problems[0].message
+
+
+def test_platform_reads_the_store_registry_again_after_an_act(platform: SmartCustoms) -> None:
+    assert platform.operators is None
+    platform.aeo.act(details(AeoAct.GRANT, date(2020, 1, 1)), actor="a")
+    first = platform.operators
+    assert first is not None
+    assert first.status_of("XA0001", date(2024, 2, 1), home_country=HOME) is AeoStatus.NATIONAL
+    assert platform.operators is first  # nothing changed: the cached registry is reused
+    platform.aeo.act(details(AeoAct.SUSPEND, date(2024, 1, 1)), actor="a")
+    after = platform.operators
+    assert after is not None and after is not first
+    assert after.status_of("XA0001", date(2024, 2, 1), home_country=HOME) is None

@@ -21,6 +21,7 @@ from smartcustoms.aeo.registry import (
     check_operators,
     example_operators_path,
     load_operators,
+    merge_registries,
     with_aeo_status,
 )
 
@@ -37,5 +38,6 @@ __all__ = [
     "check_operators",
     "example_operators_path",
     "load_operators",
+    "merge_registries",
     "with_aeo_status",
 ]

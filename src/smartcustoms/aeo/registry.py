@@ -82,6 +82,7 @@ __all__ = [
     "check_operators",
     "example_operators_path",
     "load_operators",
+    "merge_registries",
     "with_aeo_status",
 ]
 
@@ -314,6 +315,26 @@ class OperatorRegistry:
             frame, self, home_country=home_country, operator_columns=("operator",)
         )[AEO_STATUS][0]
         return None if value is None else AeoStatus(value)
+
+
+def merge_registries(first: OperatorRegistry, second: OperatorRegistry) -> OperatorRegistry:
+    """One registry holding both: an operator in both keeps every certificate of each."""
+    held: dict[str, Operator] = {op.id: op for op in first.operators}
+    for op in second.operators:
+        if op.id in held:
+            old = held[op.id]
+            held[op.id] = Operator(
+                old.id, old.name, old.country, old.certificates + op.certificates
+            )
+        else:
+            held[op.id] = op
+    return OperatorRegistry(
+        id=f"{first.id}+{second.id}",
+        version=max(first.version, second.version),
+        operators=tuple(held.values()),
+        mra_partners=first.mra_partners + second.mra_partners,
+        origin=f"{first.origin}+{second.origin}",
+    )
 
 
 _CERTIFICATE_SCHEMA: Final = pl.Schema(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from smartcustoms.aeo import CertificateType, MraPartner, Operator, OperatorRegistry
@@ -440,6 +440,15 @@ class AeoRecords:
             )
             for r in rows
         ]
+
+    def stamp(self) -> tuple[int, int] | None:
+        """Changes whenever an act or a partner is recorded; ``None`` while both are empty."""
+        with self.store.engine.connect() as conn:
+            acts = conn.execute(select(func.max(t.aeo_acts.c.id))).scalar()
+            partners = conn.execute(select(func.max(t.mra_partners.c.id))).scalar()
+        if acts is None and partners is None:
+            return None
+        return (int(acts or 0), int(partners or 0))
 
     def certificate(self, authority: str, number: str) -> CertificateRecord:
         """One authorisation with its acts.

@@ -50,9 +50,7 @@ def upgrade() -> None:
             "that led there are in aeo_acts."
         ),
     )
-    op.create_index(
-        op.f("ix_aeo_certificates_operator_id"), "aeo_certificates", ["operator_id"]
-    )
+    op.create_index(op.f("ix_aeo_certificates_operator_id"), "aeo_certificates", ["operator_id"])
     op.create_table(
         "aeo_acts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
