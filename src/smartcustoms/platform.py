@@ -34,7 +34,7 @@ from smartcustoms.risk.rules import RuleSet, load_example_rules, load_rules
 from smartcustoms.risk.value_controls import ValueReference
 from smartcustoms.store import QuarantineEntry, Store
 from smartcustoms.store.access import AccessRecords
-from smartcustoms.store.aeo import AeoRecords
+from smartcustoms.store.aeo import ActDetails, AeoRecords, CertificateRecord
 from smartcustoms.store.risk import RiskRecords
 from smartcustoms.store.rulesets import ActiveRules, RulesetRecords
 from smartcustoms.targeting import Targeting
@@ -198,6 +198,23 @@ class SmartCustoms:
         stored: OperatorRegistry = cached[1]
         file = self.operator_file
         return stored if file is None else merge_registries(file, stored)
+
+    def record_aeo_act(self, details: ActDetails, *, actor: str) -> CertificateRecord:
+        """Grant, suspend or revoke one of our AEO authorisations (audited).
+
+        Raises:
+            CertificateNotFoundError: A suspension or revocation of an unknown certificate.
+            InvalidAeoActError: The act does not fit the certificate's history.
+        """
+        record = self.aeo.act(details, actor=actor)
+        self.store.record_audit(
+            actor=actor,
+            action=f"aeo.{details.act.value}",
+            subject_type="aeo_certificate",
+            subject_id=record.certificate_id,
+            details={"effective": details.effective.isoformat()},
+        )
+        return record
 
     def risk_pipeline(self) -> RiskPipeline | None:
         """The active trained model, or ``None`` when none was trained yet."""

@@ -14,6 +14,7 @@ import click
 
 from smartcustoms import __version__
 from smartcustoms.cli._common import print_error
+from smartcustoms.cli.aeo import aeo_group
 from smartcustoms.cli.assess import assess_command
 from smartcustoms.cli.clear import clear_command, demo_command
 from smartcustoms.cli.db import db_group
@@ -55,6 +56,7 @@ cli.add_command(db_group)
 cli.add_command(risk_group)
 cli.add_command(users_group)
 cli.add_command(serve_command)
+cli.add_command(aeo_group)
 
 
 def main() -> None:
