@@ -21,7 +21,11 @@ Codes never change meaning once released.
     │   ├── LabelLeakageError                      risk.label_leakage
     │   ├── InsufficientLabelsError                risk.insufficient_labels
     │   ├── InvalidInspectionResultError           inspection.invalid
-    │   └── InvalidUserError                       user.invalid
+    │   ├── InvalidUserError                       user.invalid
+    │   ├── ProofError                             ledger.proof_invalid
+    │   ├── InvalidTileError                       ledger.tile_invalid
+    │   ├── InvalidLedgerEntryError                ledger.entry_invalid
+    │   └── LedgerRangeError                       ledger.out_of_range
     ├── NotFoundError (LookupError)                not_found
     │   ├── QuarantineEntryNotFoundError           quarantine.not_found
     │   ├── ConsignmentNotFoundError               consignment.not_found
@@ -39,8 +43,9 @@ Codes never change meaning once released.
     ├── PermissionDeniedError                      auth.forbidden
     ├── TooLargeError                              filing.too_large
     ├── ConfigurationError                         config.invalid
-    └── StoreError                                 store.error
-        └── SchemaVersionError                     store.schema_version
+    ├── StoreError                                 store.error
+    │   └── SchemaVersionError                     store.schema_version
+    └── LedgerCorruptError                         ledger.corrupt
 
 Errors that describe bad input carry every problem found, not just the first
 (:attr:`SmartCustomsError.problems`): a broker fixing a filing wants the whole list.
@@ -64,12 +69,16 @@ __all__ = [
     "InvalidInputError",
     "InvalidInspectionResultError",
     "InvalidLanePolicyError",
+    "InvalidLedgerEntryError",
     "InvalidOperatorFileError",
     "InvalidRuleFileError",
     "InvalidTariffFileError",
+    "InvalidTileError",
     "InvalidUserError",
     "JobNotFoundError",
     "LabelLeakageError",
+    "LedgerCorruptError",
+    "LedgerRangeError",
     "MissingExchangeRateError",
     "ModelNotFoundError",
     "ModelSchemaMismatchError",
@@ -77,6 +86,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "Problem",
+    "ProofError",
     "QuarantineEntryClosedError",
     "QuarantineEntryNotFoundError",
     "RulesetNotFoundError",
@@ -392,3 +402,46 @@ class RulesetNotFoundError(NotFoundError):
 
     code = "ruleset.not_found"
     title = "Ruleset not found"
+
+
+class ProofError(InvalidInputError):
+    """A Merkle inclusion or consistency proof does not verify, or is malformed (RFC 9162 §2.1)."""
+
+    code = "ledger.proof_invalid"
+    title = "Invalid Merkle proof"
+
+
+class InvalidTileError(InvalidInputError):
+    """A C2SP tlog-tiles path, hash tile or entry bundle is malformed."""
+
+    code = "ledger.tile_invalid"
+    title = "Invalid log tile"
+
+
+class InvalidLedgerEntryError(InvalidInputError):
+    """An entry cannot be appended to the log as given (e.g. longer than 65,535 bytes)."""
+
+    code = "ledger.entry_invalid"
+    title = "Invalid ledger entry"
+
+
+class LedgerRangeError(InvalidInputError):
+    """An entry index or tree size outside what the log holds or what a proof can cover."""
+
+    code = "ledger.out_of_range"
+    title = "Ledger index or size out of range"
+
+
+@dataclass(eq=False)
+class LedgerCorruptError(SmartCustomsError):
+    """Stored log data no longer matches the hashes the log committed to.
+
+    Attributes:
+        index: The first entry index found bad, when the damage is located at an entry.
+        path: The file holding the damaged bytes, when known.
+    """
+
+    index: int | None = None
+    path: str = ""
+    code: ClassVar[str] = "ledger.corrupt"
+    title: ClassVar[str] = "Ledger corrupt"
