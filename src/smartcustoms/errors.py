@@ -37,6 +37,7 @@ Codes never change meaning once released.
     ├── ModelSchemaMismatchError                   risk.model_schema
     ├── ConflictError                              conflict
     │   ├── FilingConflictError                    filing.conflict
+    │   ├── LedgerLockedError                      ledger.locked
     │   ├── QuarantineEntryClosedError             quarantine.closed
     │   └── UserConflictError                      user.conflict
     ├── AuthenticationError                        auth.unauthenticated
@@ -78,6 +79,7 @@ __all__ = [
     "JobNotFoundError",
     "LabelLeakageError",
     "LedgerCorruptError",
+    "LedgerLockedError",
     "LedgerRangeError",
     "MissingExchangeRateError",
     "ModelNotFoundError",
@@ -430,6 +432,13 @@ class LedgerRangeError(InvalidInputError):
 
     code = "ledger.out_of_range"
     title = "Ledger index or size out of range"
+
+
+class LedgerLockedError(ConflictError):
+    """Another process has the ledger's log directory open; a log has one writer at a time."""
+
+    code = "ledger.locked"
+    title = "Ledger locked"
 
 
 @dataclass(eq=False)

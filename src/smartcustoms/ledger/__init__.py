@@ -8,6 +8,7 @@ cosignatures and statements live in their own modules beside these.
 
 from __future__ import annotations
 
+from smartcustoms.ledger.log import AppendOnlyLog, LogState, TiledLog
 from smartcustoms.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -26,8 +27,11 @@ from smartcustoms.ledger.merkle import (
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "AppendOnlyLog",
     "HashReader",
+    "LogState",
     "MemoryTree",
+    "TiledLog",
     "consistency_proof",
     "inclusion_proof",
     "leaf_hash",

@@ -12,22 +12,42 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "fsync_directories", "write_file_atomically"]
+__all__ = ["TEMP_SUFFIX", "fsync_directories", "make_directories", "write_file_atomically"]
 
 TEMP_SUFFIX = ".tmp"
 """Suffix of the temporary files a crash may leave behind (removed when a log is opened)."""
 
 
-def write_file_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
+def make_directories(directory: Path) -> list[Path]:
+    """Create ``directory`` and missing parents; return the directories whose entries changed.
+
+    Those are the parent of each directory created (and ``directory`` itself): fsyncing them
+    makes the new directories durable.
+    """
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir():
+        missing.append(current)
+        current = current.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+    return [directory, *(new.parent for new in missing)]
+
+
+def write_file_atomically(path: Path, data: bytes, *, durable: bool = True) -> list[Path]:
     """Replace ``path`` with ``data`` atomically, creating parent directories as needed.
 
     Args:
         path: The file to write.
         data: Its complete new content.
-        durable: Fsync the data before the rename. The caller must still fsync the directory
-            (see :func:`fsync_directories`) for the rename itself to be durable.
+        durable: Fsync the data before the rename. The caller must still fsync the returned
+            directories (see :func:`fsync_directories`) for the rename itself to be durable.
+
+    Returns:
+        The directories whose entries changed (the file's directory and the parents of any
+        directory created for it).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    changed = make_directories(path.parent)
     temp = path.with_name(path.name + TEMP_SUFFIX)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -40,6 +60,7 @@ def write_file_atomically(path: Path, data: bytes, *, durable: bool = True) -> N
     finally:
         os.close(fd)
     os.replace(temp, path)
+    return changed
 
 
 def fsync_directories(directories: Iterable[Path]) -> None:

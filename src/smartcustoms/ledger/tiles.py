@@ -382,7 +382,7 @@ class TileBuilder:
             (``floor(size / 256**L) mod 256`` hashes each; empty for a level without one).
     """
 
-    def __init__(self, size: int = 0, edge: Sequence[bytes] = ()) -> None:
+    def __init__(self, size: int = 0, edge: Sequence[bytes | bytearray] = ()) -> None:
         self.size = size
         self.edge = [bytearray(row) for row in edge]
         for level, row in enumerate(self.edge):
@@ -482,15 +482,17 @@ class DirectoryTiles:
             )
         return data
 
-    def write(self, coord: TileCoord, data: bytes, *, durable: bool = True) -> Path:
-        """Write a tile atomically (temporary file, then rename); return its directory.
+    def write(self, coord: TileCoord, data: bytes, *, durable: bool = True) -> list[Path]:
+        """Write a tile atomically (temporary file, then rename).
 
         With ``durable`` the file is fsynced before the rename; the caller fsyncs the returned
-        directory once all files of a batch are in place.
+        directories (see :func:`~smartcustoms.ledger._files.fsync_directories`) once all files
+        of a batch are in place.
+
+        Returns:
+            The directories whose entries changed.
         """
-        path = self.file(coord)
-        write_file_atomically(path, data, durable=durable)
-        return path.parent
+        return write_file_atomically(self.file(coord), data, durable=durable)
 
     def remove_partials(self, coord: TileCoord) -> None:
         """Delete every partial version of a tile once the full tile is stored."""
