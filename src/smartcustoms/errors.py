@@ -22,6 +22,10 @@ Codes never change meaning once released.
     │   ├── InsufficientLabelsError                risk.insufficient_labels
     │   ├── InvalidInspectionResultError           inspection.invalid
     │   ├── InvalidUserError                       user.invalid
+    │   ├── ProofError                             ledger.proof_invalid
+    │   ├── InvalidTileError                       ledger.tile_invalid
+    │   ├── InvalidLedgerEntryError                ledger.entry_invalid
+    │   ├── LedgerRangeError                       ledger.out_of_range
     │   ├── InvalidKeyError                        ledger.key_invalid
     │   ├── InvalidNoteError                       ledger.note_invalid
     │   ├── InvalidSignatureError                  ledger.signature_invalid
@@ -44,6 +48,7 @@ Codes never change meaning once released.
     ├── ModelSchemaMismatchError                   risk.model_schema
     ├── ConflictError                              conflict
     │   ├── FilingConflictError                    filing.conflict
+    │   ├── LedgerLockedError                      ledger.locked
     │   ├── QuarantineEntryClosedError             quarantine.closed
     │   ├── UserConflictError                      user.conflict
     │   └── WitnessConflictError                   witness.conflict
@@ -53,8 +58,9 @@ Codes never change meaning once released.
     ├── WitnessRequestError (ValueError)           witness.bad_request
     ├── TooLargeError                              filing.too_large
     ├── ConfigurationError                         config.invalid
-    └── StoreError                                 store.error
-        └── SchemaVersionError                     store.schema_version
+    ├── StoreError                                 store.error
+    │   └── SchemaVersionError                     store.schema_version
+    └── LedgerCorruptError                         ledger.corrupt
 
 The ``witness.*`` errors follow the C2SP tlog-witness status codes through the API's
 base-class mapping: ``witness.bad_request`` 400, ``witness.untrusted`` 403,
@@ -87,6 +93,7 @@ __all__ = [
     "InvalidInspectionResultError",
     "InvalidKeyError",
     "InvalidLanePolicyError",
+    "InvalidLedgerEntryError",
     "InvalidNoteError",
     "InvalidOperatorFileError",
     "InvalidPolicyError",
@@ -95,9 +102,13 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidStatementError",
     "InvalidTariffFileError",
+    "InvalidTileError",
     "InvalidUserError",
     "JobNotFoundError",
     "LabelLeakageError",
+    "LedgerCorruptError",
+    "LedgerLockedError",
+    "LedgerRangeError",
     "MissingExchangeRateError",
     "ModelNotFoundError",
     "ModelSchemaMismatchError",
@@ -105,6 +116,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "Problem",
+    "ProofError",
     "QuarantineEntryClosedError",
     "QuarantineEntryNotFoundError",
     "QuorumNotMetError",
@@ -425,6 +437,56 @@ class RulesetNotFoundError(NotFoundError):
 
     code = "ruleset.not_found"
     title = "Ruleset not found"
+
+
+class ProofError(InvalidInputError):
+    """A Merkle inclusion or consistency proof does not verify, or is malformed (RFC 9162 §2.1)."""
+
+    code = "ledger.proof_invalid"
+    title = "Invalid Merkle proof"
+
+
+class InvalidTileError(InvalidInputError):
+    """A C2SP tlog-tiles path, hash tile or entry bundle is malformed."""
+
+    code = "ledger.tile_invalid"
+    title = "Invalid log tile"
+
+
+class InvalidLedgerEntryError(InvalidInputError):
+    """An entry cannot be appended to the log as given (e.g. longer than 65,535 bytes)."""
+
+    code = "ledger.entry_invalid"
+    title = "Invalid ledger entry"
+
+
+class LedgerRangeError(InvalidInputError):
+    """An entry index or tree size outside what the log holds or what a proof can cover."""
+
+    code = "ledger.out_of_range"
+    title = "Ledger index or size out of range"
+
+
+class LedgerLockedError(ConflictError):
+    """Another process has the ledger's log directory open; a log has one writer at a time."""
+
+    code = "ledger.locked"
+    title = "Ledger locked"
+
+
+@dataclass(eq=False)
+class LedgerCorruptError(SmartCustomsError):
+    """Stored log data no longer matches the hashes the log committed to.
+
+    Attributes:
+        index: The first entry index found bad, when the damage is located at an entry.
+        path: The file holding the damaged bytes, when known.
+    """
+
+    index: int | None = None
+    path: str = ""
+    code: ClassVar[str] = "ledger.corrupt"
+    title: ClassVar[str] = "Ledger corrupt"
 
 
 # -- ledger: signed notes, checkpoints, statements, policy, proof bundles --------------------
