@@ -38,7 +38,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -141,6 +141,11 @@ class Statement:
     document_sha256: str
     commitment: str
     action: AeoAction | None = None
+    _canonical: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Computed once: signing, verifying and the leaf encoding all need these bytes.
+        object.__setattr__(self, "_canonical", canonical_json(self.as_dict()))
 
     def as_dict(self) -> dict[str, str]:
         """The JSON object of the statement (``action`` only for ``aeo.status``)."""
@@ -159,7 +164,7 @@ class Statement:
 
     def canonical(self) -> bytes:
         """The RFC 8785 canonical JSON of :meth:`as_dict`."""
-        return canonical_json(self.as_dict())
+        return self._canonical
 
 
 def _check_text(data: Mapping[str, Any], key: str, problems: list[Problem]) -> str | None:
@@ -211,7 +216,7 @@ def check_statement(data: Any) -> list[Problem]:
         )
     else:
         try:
-            datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ")
+            datetime.fromisoformat(moment)
         except ValueError:
             problems.append(Problem(_CODE, "effective_at", f"no such time: {moment}"))
     for key in ("document_sha256", "commitment"):
@@ -231,8 +236,8 @@ def _raise(message: str, problems: Sequence[Problem]) -> None:
 
 
 def _statement_from(data: Mapping[str, Any]) -> Statement:
-    _raise("invalid statement", check_statement(data))
-    moment = datetime.strptime(data["effective_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """Build a statement from a raw object that :func:`check_statement` found valid."""
+    moment = datetime.fromisoformat(data["effective_at"])
     action = data.get("action")
     return Statement(
         issuer=data["issuer"],
@@ -338,15 +343,19 @@ class SignedStatement:
 
     def entry(self) -> bytes:
         """The envelope as canonical JSON: the exact bytes appended to the log."""
-        return canonical_json(
-            {
-                "statement": self.statement.as_dict(),
-                "signature": {
-                    "key_name": self.key_name,
-                    "key_id": f"{self.key_id:08x}",
-                    "value": base64.b64encode(self.signature).decode("ascii"),
-                },
-            }
+        signature = {
+            "key_name": self.key_name,
+            "key_id": f"{self.key_id:08x}",
+            "value": base64.b64encode(self.signature).decode("ascii"),
+        }
+        # RFC 8785 of {"signature": ..., "statement": ...}: members in key order, each
+        # value canonical itself, so the statement's cached canonical bytes embed as they are.
+        return (
+            b'{"signature":'
+            + canonical_json(signature)
+            + b',"statement":'
+            + self.statement.canonical()
+            + b"}"
         )
 
 
