@@ -135,6 +135,8 @@ class LogState:
             raise LedgerCorruptError(f"{path}: format or checksum is wrong", path=path)
         if not 0 <= state.size < MAX_SIZE or len(state.root) != HASH_SIZE:
             raise LedgerCorruptError(f"{path}: size or root out of range", path=path)
+        if state.encode() != data:  # only the canonical bytes: any changed byte is damage
+            raise LedgerCorruptError(f"{path} is not in canonical form", path=path)
         return state
 
 
