@@ -135,6 +135,8 @@ class LogState:
             raise LedgerCorruptError(f"{path}: format or checksum is wrong", path=path)
         if not 0 <= state.size < MAX_SIZE or len(state.root) != HASH_SIZE:
             raise LedgerCorruptError(f"{path}: size or root out of range", path=path)
+        if state.encode() != data:  # only the canonical bytes: any changed byte is damage
+            raise LedgerCorruptError(f"{path} is not in canonical form", path=path)
         return state
 
 
@@ -303,7 +305,10 @@ class TiledLog:
             verify_log(self.tiles, self._state.size, self._state.root)
 
     def read_tile(self, level: int, index: int, width: int) -> bytes:
-        """Return the first ``width`` hashes of a tile at the current size (a TileSource)."""
+        """Return a tile as stored at the current size, if it has ``width`` hashes (TileSource).
+
+        A full tile is returned whole and the partial tile on the right edge as it stands.
+        """
         hashes = self._state.size >> (TILE_HEIGHT * level)
         full = hashes // TILE_WIDTH
         if index < full:
@@ -316,9 +321,9 @@ class TiledLog:
                 raise LedgerCorruptError(
                     f"{coord.path} is {len(data)} bytes", index=coord.start, path=coord.path
                 )
-            return data[: width * HASH_SIZE]
+            return data
         if index == full and width <= hashes % TILE_WIDTH:
-            return bytes(self._builder.edge[level][: width * HASH_SIZE])
+            return bytes(self._builder.edge[level])
         raise LedgerRangeError(f"tile {level}/{index} has no {width} hashes yet")
 
     def _reader(self, size: int) -> TileHashReader:

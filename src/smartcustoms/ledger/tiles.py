@@ -280,39 +280,54 @@ def tile_pyramid(data: bytes) -> list[bytes]:
 
 
 class TileSource(Protocol):
-    """Reads hash tiles: the first ``width`` hashes of tile ``index`` at tile ``level``."""
+    """Reads hash tiles: at least the first ``width`` hashes of tile ``index`` at ``level``."""
 
     def read_tile(self, level: int, index: int, width: int) -> bytes:
-        """Return exactly ``width * 32`` bytes, or raise if the tile is not available."""
+        """Return the tile's first ``width`` hashes, or more of them (up to 256) if stored.
+
+        Readers use the first ``width``; raise if fewer are available.
+        """
         ...
 
 
 class TileCache:
-    """A bounded LRU cache of tile pyramids (see :func:`tile_pyramid`), shared by readers.
+    """Bounded LRU caches of tile pyramids (see :func:`tile_pyramid`), shared by readers.
 
     A tile's first ``width`` hashes never change once written (full tiles are immutable and a
-    partial tile only grows), so a pyramid keyed by level, index and width stays valid.
+    partial tile only grows), so a pyramid keyed by level, index and width stays valid, and a
+    full tile's pyramid serves every prefix of it. Level-0 tiles get a cache of their own: on a
+    large log almost every proof touches a different one, and they must not evict the few
+    higher tiles that every proof shares.
 
     Args:
-        capacity: Most pyramids kept (each about 16 KiB).
+        capacity: Most pyramids of level-1-and-above tiles kept (each about 16 KiB).
+        level0_capacity: Most pyramids of level-0 tiles kept.
     """
 
-    def __init__(self, capacity: int = 2048) -> None:
+    def __init__(self, capacity: int = 2048, level0_capacity: int = 256) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[tuple[int, int, int], list[bytes]] = OrderedDict()
+        self.level0_capacity = level0_capacity
+        self._upper: OrderedDict[tuple[int, int, int], list[bytes]] = OrderedDict()
+        self._level0: OrderedDict[tuple[int, int, int], list[bytes]] = OrderedDict()
 
     def get(self, level: int, index: int, width: int) -> list[bytes] | None:
-        """Return the cached pyramid of the first ``width`` hashes of a tile, if any."""
-        rows = self._items.get((level, index, width))
-        if rows is not None:
-            self._items.move_to_end((level, index, width))
-        return rows
+        """Return a cached pyramid covering the first ``width`` hashes of a tile, if any."""
+        items = self._level0 if level == 0 else self._upper
+        for key in ((level, index, TILE_WIDTH), (level, index, width)):
+            rows = items.get(key)
+            if rows is not None:
+                items.move_to_end(key)
+                return rows
+        return None
 
     def put(self, level: int, index: int, width: int, rows: list[bytes]) -> None:
-        """Remember a pyramid."""
-        self._items[(level, index, width)] = rows
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+        """Remember the pyramid of the first ``width`` hashes of a tile."""
+        items, limit = (
+            (self._level0, self.level0_capacity) if level == 0 else (self._upper, self.capacity)
+        )
+        items[(level, index, width)] = rows
+        while len(items) > limit:
+            items.popitem(last=False)
 
 
 class TileHashReader:
@@ -356,14 +371,16 @@ class TileHashReader:
             return rows
         rows = self.cache.get(level, index, width)
         if rows is None:
-            rows = tile_pyramid(self._read(level, index, width))
+            # Hash only the prefix this size needs: on the right edge of an older tree size
+            # that is fewer hashes than the whole stored tile.
+            rows = tile_pyramid(self._read(level, index, width)[: width * HASH_SIZE])
             self.cache.put(level, index, width, rows)
         self._local[(level, index)] = rows
         return rows
 
     def _read(self, level: int, index: int, width: int) -> bytes:
         data = self.source.read_tile(level, index, width)
-        if len(data) != width * HASH_SIZE:
+        if len(data) < width * HASH_SIZE or len(data) % HASH_SIZE or len(data) > _FULL_TILE_BYTES:
             raise InvalidTileError(
                 f"{TileCoord(level, index, width).path} is {len(data)} bytes, "
                 f"expected {width * HASH_SIZE}"
@@ -441,7 +458,7 @@ class _EdgeSource:
         self.builder = builder
 
     def read_tile(self, level: int, index: int, width: int) -> bytes:
-        return bytes(self.builder.edge[level][: width * HASH_SIZE])
+        return bytes(self.builder.edge[level])
 
 
 class DirectoryTiles:
