@@ -16,6 +16,7 @@ from smartcustoms.errors import (
     InconsistentCheckpointError,
     NotFoundError,
     PermissionDeniedError,
+    SmartCustomsError,
     StoreError,
     UnknownLogError,
     UntrustedCheckpointError,
@@ -375,3 +376,26 @@ def test_concurrent_requests_with_the_same_old_size_cosign_once(tmp_path: Path) 
     assert len(winners) == 1 and outcomes.count("conflict") == 7
     size = int(winners[0].split()[1])
     assert witness.store.latest(ORIGIN) == TreeHead(size, log.tree.root(size))
+
+
+_MUTATION_LOG = FakeLog()
+_MUTATION_LOG.grow(12)
+_MUTATION_BODY = _MUTATION_LOG.request(5, 12).encode()
+
+
+@settings(max_examples=300)
+@given(position=st.integers(0, len(_MUTATION_BODY) - 1), byte=st.integers(0, 255))
+def test_mutated_requests_fail_with_coded_errors_or_are_the_same_tree(
+    position: int, byte: int
+) -> None:
+    """A witness at size 5 fed a corrupted 5 -> 12 request never raises an uncoded error."""
+    store = MemoryWitnessStore()
+    store.compare_and_set(ORIGIN, None, TreeHead(5, _MUTATION_LOG.tree.root(5)))
+    body = bytearray(_MUTATION_BODY)
+    body[position] = byte
+    try:
+        _witness(store).add_checkpoint(bytes(body))
+    except SmartCustomsError:
+        assert store.latest(ORIGIN) == TreeHead(5, _MUTATION_LOG.tree.root(5))
+        return
+    assert store.latest(ORIGIN) == TreeHead(12, _MUTATION_LOG.tree.root(12))
