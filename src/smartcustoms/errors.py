@@ -22,7 +22,21 @@ Codes never change meaning once released.
     │   ├── LabelLeakageError                      risk.label_leakage
     │   ├── InsufficientLabelsError                risk.insufficient_labels
     │   ├── InvalidInspectionResultError           inspection.invalid
-    │   └── InvalidUserError                       user.invalid
+    │   ├── InvalidUserError                       user.invalid
+    │   ├── ProofError                             ledger.proof_invalid
+    │   ├── InvalidTileError                       ledger.tile_invalid
+    │   ├── InvalidLedgerEntryError                ledger.entry_invalid
+    │   ├── LedgerRangeError                       ledger.out_of_range
+    │   ├── InvalidKeyError                        ledger.key_invalid
+    │   ├── InvalidNoteError                       ledger.note_invalid
+    │   ├── InvalidSignatureError                  ledger.signature_invalid
+    │   ├── InvalidCheckpointError                 ledger.checkpoint_invalid
+    │   ├── QuorumNotMetError                      ledger.quorum_not_met
+    │   ├── InvalidStatementError                  ledger.statement_invalid
+    │   ├── CommitmentMismatchError                ledger.commitment_mismatch
+    │   ├── InvalidPolicyError                     ledger.policy_invalid
+    │   ├── InvalidProofBundleError                ledger.bundle_invalid
+    │   └── InconsistentCheckpointError            witness.inconsistent
     ├── NotFoundError (LookupError)                not_found
     │   ├── QuarantineEntryNotFoundError           quarantine.not_found
     │   ├── ConsignmentNotFoundError               consignment.not_found
@@ -30,19 +44,30 @@ Codes never change meaning once released.
     │   ├── UserNotFoundError                      user.not_found
     │   ├── JobNotFoundError                       job.not_found
     │   ├── CertificateNotFoundError               aeo.certificate_not_found
-    │   └── RulesetNotFoundError                   ruleset.not_found
+    │   ├── RulesetNotFoundError                   ruleset.not_found
+    │   └── UnknownLogError                        witness.unknown_log
     ├── NotFittedError (ValueError, AttributeError)  risk.not_fitted
     ├── ModelSchemaMismatchError                   risk.model_schema
     ├── ConflictError                              conflict
     │   ├── FilingConflictError                    filing.conflict
+    │   ├── LedgerLockedError                      ledger.locked
     │   ├── QuarantineEntryClosedError             quarantine.closed
-    │   └── UserConflictError                      user.conflict
+    │   ├── UserConflictError                      user.conflict
+    │   └── WitnessConflictError                   witness.conflict
     ├── AuthenticationError                        auth.unauthenticated
     ├── PermissionDeniedError                      auth.forbidden
+    │   └── UntrustedCheckpointError               witness.untrusted
+    ├── WitnessRequestError (ValueError)           witness.bad_request
     ├── TooLargeError                              filing.too_large
     ├── ConfigurationError                         config.invalid
-    └── StoreError                                 store.error
-        └── SchemaVersionError                     store.schema_version
+    ├── StoreError                                 store.error
+    │   └── SchemaVersionError                     store.schema_version
+    └── LedgerCorruptError                         ledger.corrupt
+
+The ``witness.*`` errors follow the C2SP tlog-witness status codes through the API's
+base-class mapping: ``witness.bad_request`` 400, ``witness.untrusted`` 403,
+``witness.unknown_log`` 404, ``witness.conflict`` 409 (with the latest cosigned size) and
+``witness.inconsistent`` 422.
 
 Errors that describe bad input carry every problem found, not just the first
 (:attr:`SmartCustomsError.problems`): a broker fixing a filing wants the whole list.
@@ -57,23 +82,37 @@ from typing import Any, ClassVar
 __all__ = [
     "AuthenticationError",
     "CertificateNotFoundError",
+    "CommitmentMismatchError",
     "ConfigurationError",
     "ConflictError",
     "ConsignmentNotFoundError",
     "FilingConflictError",
+    "InconsistentCheckpointError",
     "InsufficientLabelsError",
     "InvalidAeoActError",
+    "InvalidCheckpointError",
     "InvalidColumnMapError",
     "InvalidFilingError",
     "InvalidInputError",
     "InvalidInspectionResultError",
+    "InvalidKeyError",
     "InvalidLanePolicyError",
+    "InvalidLedgerEntryError",
+    "InvalidNoteError",
     "InvalidOperatorFileError",
+    "InvalidPolicyError",
+    "InvalidProofBundleError",
     "InvalidRuleFileError",
+    "InvalidSignatureError",
+    "InvalidStatementError",
     "InvalidTariffFileError",
+    "InvalidTileError",
     "InvalidUserError",
     "JobNotFoundError",
     "LabelLeakageError",
+    "LedgerCorruptError",
+    "LedgerLockedError",
+    "LedgerRangeError",
     "MissingExchangeRateError",
     "ModelNotFoundError",
     "ModelSchemaMismatchError",
@@ -81,8 +120,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "Problem",
+    "ProofError",
     "QuarantineEntryClosedError",
     "QuarantineEntryNotFoundError",
+    "QuorumNotMetError",
     "RulesetNotFoundError",
     "SchemaVersionError",
     "SmartCustomsError",
@@ -90,9 +131,13 @@ __all__ = [
     "TooLargeError",
     "UnknownFormatError",
     "UnknownHSCodeError",
+    "UnknownLogError",
     "UnknownRegimeError",
+    "UntrustedCheckpointError",
     "UserConflictError",
     "UserNotFoundError",
+    "WitnessConflictError",
+    "WitnessRequestError",
 ]
 
 
@@ -410,3 +455,164 @@ class CertificateNotFoundError(NotFoundError):
 
     code = "aeo.certificate_not_found"
     title = "AEO certificate not found"
+
+
+class ProofError(InvalidInputError):
+    """A Merkle inclusion or consistency proof does not verify, or is malformed (RFC 9162 §2.1)."""
+
+    code = "ledger.proof_invalid"
+    title = "Invalid Merkle proof"
+
+
+class InvalidTileError(InvalidInputError):
+    """A C2SP tlog-tiles path, hash tile or entry bundle is malformed."""
+
+    code = "ledger.tile_invalid"
+    title = "Invalid log tile"
+
+
+class InvalidLedgerEntryError(InvalidInputError):
+    """An entry cannot be appended to the log as given (e.g. longer than 65,535 bytes)."""
+
+    code = "ledger.entry_invalid"
+    title = "Invalid ledger entry"
+
+
+class LedgerRangeError(InvalidInputError):
+    """An entry index or tree size outside what the log holds or what a proof can cover."""
+
+    code = "ledger.out_of_range"
+    title = "Ledger index or size out of range"
+
+
+class LedgerLockedError(ConflictError):
+    """Another process has the ledger's log directory open; a log has one writer at a time."""
+
+    code = "ledger.locked"
+    title = "Ledger locked"
+
+
+@dataclass(eq=False)
+class LedgerCorruptError(SmartCustomsError):
+    """Stored log data no longer matches the hashes the log committed to.
+
+    Attributes:
+        index: The first entry index found bad, when the damage is located at an entry.
+        path: The file holding the damaged bytes, when known.
+    """
+
+    index: int | None = None
+    path: str = ""
+    code: ClassVar[str] = "ledger.corrupt"
+    title: ClassVar[str] = "Ledger corrupt"
+
+
+# -- ledger: signed notes, checkpoints, statements, policy, proof bundles --------------------
+
+
+class InvalidKeyError(InvalidInputError):
+    """A signed-note key string (``vkey``, ``PRIVATE+KEY+...``) or key name is malformed."""
+
+    code = "ledger.key_invalid"
+    title = "Invalid key"
+
+
+class InvalidNoteError(InvalidInputError):
+    """A text is not a well-formed C2SP signed note (encoding, framing, signature lines)."""
+
+    code = "ledger.note_invalid"
+    title = "Invalid signed note"
+
+
+class InvalidSignatureError(InvalidInputError):
+    """No trusted signature verifies, or a signature from a trusted key fails to verify."""
+
+    code = "ledger.signature_invalid"
+    title = "Invalid signature"
+
+
+class InvalidCheckpointError(InvalidInputError):
+    """A note body is not a well-formed C2SP tlog checkpoint (origin, size, root hash)."""
+
+    code = "ledger.checkpoint_invalid"
+    title = "Invalid checkpoint"
+
+
+class QuorumNotMetError(InvalidInputError):
+    """Fewer distinct trusted witnesses cosigned a checkpoint than the policy's quorum."""
+
+    code = "ledger.quorum_not_met"
+    title = "Witness quorum not met"
+
+
+class InvalidStatementError(InvalidInputError):
+    """A ledger statement or its envelope failed validation; :attr:`problems` lists why."""
+
+    code = "ledger.statement_invalid"
+    title = "Invalid ledger statement"
+
+
+class CommitmentMismatchError(InvalidInputError):
+    """A salt and private fields do not open a statement's salted commitment."""
+
+    code = "ledger.commitment_mismatch"
+    title = "Commitment does not match"
+
+
+class InvalidPolicyError(InvalidInputError):
+    """An MRA trust-policy file is malformed or unsigned; :attr:`problems` lists every issue."""
+
+    code = "ledger.policy_invalid"
+    title = "Invalid trust policy"
+
+
+class InvalidProofBundleError(InvalidInputError):
+    """An offline proof bundle (C2SP tlog-proof) is malformed or does not verify."""
+
+    code = "ledger.bundle_invalid"
+    title = "Invalid proof bundle"
+
+
+# -- witness (C2SP tlog-witness add-checkpoint) ------------------------------------------------
+
+
+class WitnessRequestError(SmartCustomsError, ValueError):
+    """An ``add-checkpoint`` request is malformed, or its old size exceeds the new size (400)."""
+
+    code = "witness.bad_request"
+    title = "Bad witness request"
+
+
+class UnknownLogError(NotFoundError):
+    """The witness does not know the checkpoint's origin (404)."""
+
+    code = "witness.unknown_log"
+    title = "Unknown log"
+
+
+class UntrustedCheckpointError(PermissionDeniedError):
+    """No signature on the checkpoint verifies against the log's trusted keys (403)."""
+
+    code = "witness.untrusted"
+    title = "Checkpoint not signed by a trusted log key"
+
+
+@dataclass(eq=False)
+class WitnessConflictError(ConflictError):
+    """The request's old size is not the witness's latest cosigned size (409).
+
+    Attributes:
+        latest_size: The tree size of the latest checkpoint the witness cosigned for the
+            origin (0 if none), which the client should retry from.
+    """
+
+    latest_size: int = 0
+    code: ClassVar[str] = "witness.conflict"
+    title: ClassVar[str] = "Witness state conflict"
+
+
+class InconsistentCheckpointError(InvalidInputError):
+    """The consistency proof fails, or equal sizes carry different roots: a fork (422)."""
+
+    code = "witness.inconsistent"
+    title = "Inconsistent checkpoint"
