@@ -91,10 +91,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def platform(database_url: str) -> Iterator[SmartCustoms]:
-    sc = SmartCustoms(load_settings(database_url=database_url))
+def platform(database_url: str, tmp_path: Path) -> Iterator[SmartCustoms]:
+    sc = SmartCustoms(load_settings(database_url=database_url, ledger_dir=str(tmp_path / "ledger")))
     yield sc
-    sc.store.dispose()
+    sc.close()
 
 
 @pytest.fixture

@@ -121,18 +121,19 @@ class Settings(BaseSettings):
             "signing key when generated, and the witness state."
         ),
     )
-    ledger_key: str | None = Field(
+    ledger_keys: str | None = Field(
         default=None,
         description=(
-            "File holding the ledger's Ed25519 signer key (C2SP note format, PRIVATE+KEY+...). "
-            "Default: generated on first use in ledger_dir; refused in production."
+            "File holding the ledger's private keys (log, statements, witness; Ed25519). "
+            "Default: keys.json in ledger_dir, generated on first use with mode 0600."
         ),
     )
     mra_policy: str | None = Field(
         default=None,
         description=(
-            "Signed MRA policy file: partner logs and their keys, witnesses and the quorum "
-            "(see docs/ledger-trust.md). Default: none, so no partner log is trusted."
+            "Signed MRA trust policy: partner logs and their keys, witnesses and the quorum "
+            "(see docs/ledger-trust.md). Default: policy.note in ledger_dir when present, "
+            "written by `smartcustoms mra add-partner`; otherwise no partner log is trusted."
         ),
     )
     risk_seed: int = Field(

@@ -59,6 +59,7 @@ Codes never change meaning once released.
     │   └── UntrustedCheckpointError               witness.untrusted
     ├── WitnessRequestError (ValueError)           witness.bad_request
     ├── TooLargeError                              filing.too_large
+    ├── PartnerLedgerError                         ledger.partner
     ├── ConfigurationError                         config.invalid
     ├── StoreError                                 store.error
     │   └── SchemaVersionError                     store.schema_version
@@ -118,6 +119,7 @@ __all__ = [
     "ModelSchemaMismatchError",
     "NotFittedError",
     "NotFoundError",
+    "PartnerLedgerError",
     "PermissionDeniedError",
     "Problem",
     "ProofError",
@@ -616,3 +618,10 @@ class InconsistentCheckpointError(InvalidInputError):
 
     code = "witness.inconsistent"
     title = "Inconsistent checkpoint"
+
+
+class PartnerLedgerError(SmartCustomsError):
+    """A partner administration's ledger could not be reached or refused a request."""
+
+    code = "ledger.partner"
+    title = "Partner ledger error"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,18 @@ from smartcustoms.clearance import Clearance, ClearSummary
 from smartcustoms.config import Settings, load_settings
 from smartcustoms.errors import (
     InvalidInputError,
+    LedgerLockedError,
     ModelNotFoundError,
     Problem,
     QuarantineEntryClosedError,
     QuarantineEntryNotFoundError,
 )
 from smartcustoms.intake import ValidationContext, read_batches
+from smartcustoms.ledger.node import KEYS_FILE, POLICY_FILE, LedgerKeys, LedgerNode, make_statement
+from smartcustoms.ledger.policy import Policy
+from smartcustoms.ledger.policy import load_policy as load_trust_policy
+from smartcustoms.ledger.remote import aeo_document
+from smartcustoms.ledger.statements import AeoAction, StatementType
 from smartcustoms.risk.artifacts import reference_from_bytes
 from smartcustoms.risk.engine import RiskEngine
 from smartcustoms.risk.pipeline import RiskPipeline
@@ -34,7 +40,14 @@ from smartcustoms.risk.rules import RuleSet, load_example_rules, load_rules
 from smartcustoms.risk.value_controls import ValueReference
 from smartcustoms.store import QuarantineEntry, Store
 from smartcustoms.store.access import AccessRecords
-from smartcustoms.store.aeo import ActDetails, AeoRecords, CertificateRecord
+from smartcustoms.store.aeo import (
+    ActDetails,
+    AeoRecords,
+    CertificateRecord,
+    Publication,
+    certificate_id,
+)
+from smartcustoms.store.ledger import PublishResult, StatementRecords
 from smartcustoms.store.risk import RiskRecords
 from smartcustoms.store.rulesets import ActiveRules, RulesetRecords
 from smartcustoms.targeting import Targeting
@@ -91,6 +104,9 @@ class SmartCustoms:
 
     def close(self) -> None:
         """Release database connections (the store is reopened on next use)."""
+        ledger = self.__dict__.pop("ledger", None)
+        if ledger is not None:
+            ledger.close()
         store = self.__dict__.pop("store", None)
         if store is not None:
             store.dispose()
@@ -199,14 +215,101 @@ class SmartCustoms:
         file = self.operator_file
         return stored if file is None else merge_registries(file, stored)
 
+    # --- ledger --------------------------------------------------------------------------
+
+    @cached_property
+    def ledger_keys(self) -> LedgerKeys:
+        """The ledger's private keys (created on first use)."""
+        path = self.settings.ledger_keys
+        folder = Path(self.settings.ledger_dir)
+        file = Path(path) if path else folder / KEYS_FILE
+        return LedgerKeys.load_or_create(file, self.settings.ledger_origin)
+
+    @property
+    def policy_path(self) -> Path:
+        """Where the signed trust policy is read from (and written by ``mra add-partner``)."""
+        path = self.settings.mra_policy
+        return Path(path) if path else Path(self.settings.ledger_dir) / POLICY_FILE
+
+    def trust_policy(self) -> Policy | None:
+        """The signed trust policy, verified with our statement key (``None``: no file)."""
+        path = self.policy_path
+        if not path.exists():
+            return None
+        return load_trust_policy(
+            path.read_text(), [self.ledger_keys.statements.verifier], label=path.name
+        )
+
+    @cached_property
+    def ledger(self) -> LedgerNode:
+        """Our ledger node (opens the log, which one process at a time may hold)."""
+        return LedgerNode(
+            self.settings.ledger_dir,
+            origin=self.settings.ledger_origin,
+            administration=self.settings.home_country,
+            policy=self.trust_policy(),
+            keys=self.ledger_keys,
+        )
+
+    @property
+    def statements(self) -> StatementRecords:
+        """Our ledger statements in the store (the outbox)."""
+        return StatementRecords(self.store)
+
+    def publish_statements(self) -> PublishResult:
+        """Append every stored statement not yet in our log.
+
+        Raises:
+            LedgerLockedError: Another process (the service) holds the log; it publishes them.
+        """
+        return self.statements.publish(self.ledger.log)
+
+    def _aeo_publication(self, details: ActDetails) -> Publication:
+        document = aeo_document(
+            operator_id=details.operator_id,
+            type=details.type.value,
+            authority=details.authority,
+            number=details.number,
+            valid_from=details.valid_from,
+            valid_to=details.valid_to,
+            act=details.act.value,
+            effective=details.effective,
+        )
+        entry, opening = make_statement(
+            self.ledger_keys,
+            self.settings.home_country,
+            type=StatementType.AEO_STATUS,
+            subject=details.operator_id,
+            effective_at=datetime.combine(details.effective, time(), UTC),
+            document=document,
+            private_fields={"operator_name": details.operator_name, "reason": details.reason},
+            action=AeoAction(details.act.value),
+        )
+        return Publication(
+            kind=StatementType.AEO_STATUS.value,
+            subject=certificate_id(details.authority, details.number),
+            entry=entry,
+            document=document,
+            opening=opening.dump(),
+        )
+
     def record_aeo_act(self, details: ActDetails, *, actor: str) -> CertificateRecord:
-        """Grant, suspend or revoke one of our AEO authorisations (audited).
+        """Grant, suspend or revoke one of our AEO authorisations (audited, published).
+
+        The act and its ledger statement are stored in one transaction; the statement is then
+        appended to our log, unless another process (the service) holds the log, which
+        appends it on its next publish.
 
         Raises:
             CertificateNotFoundError: A suspension or revocation of an unknown certificate.
             InvalidAeoActError: The act does not fit the certificate's history.
         """
-        record = self.aeo.act(details, actor=actor)
+        record = self.aeo.act(details, actor=actor, publish=self._aeo_publication)
+        try:
+            self.publish_statements()
+            record = self.aeo.certificate(details.authority, details.number)
+        except LedgerLockedError:
+            pass
         self.store.record_audit(
             actor=actor,
             action=f"aeo.{details.act.value}",

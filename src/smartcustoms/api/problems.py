@@ -39,6 +39,7 @@ _LOG = logging.getLogger("smartcustoms.api")
 
 # Most specific first: the first class an error is an instance of gives its status.
 _STATUS: Final[tuple[tuple[type[e.SmartCustomsError], int], ...]] = (
+    (e.WitnessRequestError, 400),
     (e.AuthenticationError, 401),
     (e.PermissionDeniedError, 403),
     (e.NotFoundError, 404),
@@ -48,6 +49,7 @@ _STATUS: Final[tuple[tuple[type[e.SmartCustomsError], int], ...]] = (
     (e.InvalidInputError, 422),
     (e.TooLargeError, 413),
     (e.StoreError, 503),
+    (e.PartnerLedgerError, 502),
     (e.ConfigurationError, 500),
 )
 

@@ -90,12 +90,14 @@ class Publication:
         kind: Statement type (``aeo.status``).
         subject: What it is about (the certificate id).
         entry: The exact bytes to append to the log.
-        opening: What opens its commitments (kept off the log).
+        document: The business document the statement commits to by hash.
+        opening: What opens its commitment (kept off the log).
     """
 
     kind: str
     subject: str
     entry: bytes
+    document: bytes
     opening: bytes
 
 
@@ -281,6 +283,7 @@ class AeoRecords:
                 kind=publication.kind,
                 subject=publication.subject,
                 entry=publication.entry,
+                document=publication.document,
                 opening=publication.opening,
                 created_at=when,
             )

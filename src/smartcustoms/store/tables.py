@@ -522,12 +522,14 @@ ledger_statements = Table(
     Column("kind", String(32), nullable=False),
     Column("subject", String(256), nullable=False),
     Column("entry", LargeBinary, nullable=False),
+    Column("document", LargeBinary, nullable=False),
     Column("opening", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("log_index", BigInteger, index=True),
     comment=(
-        "Statements for our ledger (an outbox): the signed entry bytes, and what opens its "
-        "commitments (salt and private fields, never published); log_index once appended."
+        "Statements for our ledger (an outbox): the signed entry bytes, the business document "
+        "(shared with MRA partners only), what opens its commitment (salt and private "
+        "fields, never published); log_index once appended."
     ),
 )
 
@@ -544,6 +546,7 @@ mra_partners = Table(
     Column("scope", Text, nullable=False),
     Column("issuing_countries", Text, nullable=False),
     Column("log_origin", String(256)),
+    Column("log_url", Text),
     Column("added_by", Text, nullable=False),
     Column("added_at", UTCDateTime, nullable=False),
     comment=(

@@ -76,13 +76,15 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("subject", sa.String(length=256), nullable=False),
         sa.Column("entry", sa.LargeBinary(), nullable=False),
+        sa.Column("document", sa.LargeBinary(), nullable=False),
         sa.Column("opening", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("log_index", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("statement_id"),
         comment=(
-            "Statements for our ledger (an outbox): the signed entry bytes, and what opens its "
-            "commitments (salt and private fields, never published); log_index once appended."
+            "Statements for our ledger (an outbox): the signed entry bytes, the business "
+            "document (shared with MRA partners only), what opens its commitment (salt and "
+            "private fields, never published); log_index once appended."
         ),
     )
     op.create_index(op.f("ix_ledger_statements_log_index"), "ledger_statements", ["log_index"])
@@ -98,6 +100,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.Text(), nullable=False),
         sa.Column("issuing_countries", sa.Text(), nullable=False),
         sa.Column("log_origin", sa.String(length=256), nullable=True),
+        sa.Column("log_url", sa.Text(), nullable=True),
         sa.Column("added_by", sa.Text(), nullable=False),
         sa.Column("added_at", _TS, nullable=False),
         sa.PrimaryKeyConstraint("id"),
