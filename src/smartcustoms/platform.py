@@ -32,6 +32,7 @@ from smartcustoms.ledger.policy import Policy
 from smartcustoms.ledger.policy import load_policy as load_trust_policy
 from smartcustoms.ledger.remote import aeo_document
 from smartcustoms.ledger.statements import AeoAction, StatementType
+from smartcustoms.mra import MraExchange
 from smartcustoms.risk.artifacts import reference_from_bytes
 from smartcustoms.risk.engine import RiskEngine
 from smartcustoms.risk.pipeline import RiskPipeline
@@ -250,6 +251,11 @@ class SmartCustoms:
             policy=self.trust_policy(),
             keys=self.ledger_keys,
         )
+
+    @cached_property
+    def mra(self) -> MraExchange:
+        """Partners, the trust policy, syncing partner logs and cosigning ours."""
+        return MraExchange(self)
 
     @property
     def statements(self) -> StatementRecords:

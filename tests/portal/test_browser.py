@@ -9,20 +9,16 @@ the ones in the docs), else to the test's temporary folder.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from smartcustoms.access import Role
-from smartcustoms.api import create_app
 from smartcustoms.config import load_settings
 from smartcustoms.platform import SmartCustoms
+from smartcustoms.testing import serve_in_thread
 from tests.conftest import services_required
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,38 +33,12 @@ FLAGS = [
 PASSWORD = "correct horse battery"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _need_chromium() -> None:
     """Skip without Chromium, except in CI (``SMARTCUSTOMS_REQUIRE_SERVICES=1``): fail there."""
     if not os.path.exists(CHROMIUM):
         if services_required():
             pytest.fail(f"{CHROMIUM} required (SMARTCUSTOMS_REQUIRE_SERVICES=1)")
         pytest.skip(f"{CHROMIUM} not installed")
-
-
-def _serve(platform: SmartCustoms) -> Iterator[str]:
-    """Run the service for ``platform`` on a loopback port until the generator is closed."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        platform.close()
 
 
 @pytest.fixture
@@ -80,7 +50,7 @@ def server(tmp_path: Path, traffic: Path) -> Iterator[str]:
         "ana", Role.OFFICER, offices=["FR000730"], password=PASSWORD, display_name="Ana"
     )
     platform.clear([traffic])
-    yield from _serve(platform)
+    yield from serve_in_thread(platform)
 
 
 def test_log_in_see_the_dashboard_and_switch_language(server: str, tmp_path: Path) -> None:
@@ -244,7 +214,7 @@ def full_server(tmp_path: Path) -> Iterator[str]:
     ).result(60)
     batcher.close()
     assert rejected.results["status"].to_list() == ["quarantined"]
-    yield from _serve(platform)
+    yield from serve_in_thread(platform)
 
 
 def _log_in(page: object, server: str, user: str, path: str) -> None:

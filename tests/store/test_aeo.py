@@ -72,7 +72,9 @@ def test_statement_stored_with_the_act_or_not_at_all(
     records: AeoRecords, platform: SmartCustoms
 ) -> None:
     def publish(d: ActDetails) -> Publication:
-        return Publication("aeo.status", f"{d.authority}/{d.number}", f"{d.act}".encode(), b"d", b"o")
+        return Publication(
+            "aeo.status", f"{d.authority}/{d.number}", f"{d.act}".encode(), b"d", b"o"
+        )
 
     rec = records.act(details(AeoAct.GRANT, date(2020, 1, 1)), actor="a", publish=publish)
     assert rec.acts[0].statement_id is not None

@@ -21,6 +21,7 @@ from smartcustoms.api.routers import (
     events,
     filings,
     jobs,
+    ledger,
     officer,
     quarantine,
     system,
@@ -46,6 +47,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     analyst.router,
     events.router,
     aeo.router,
+    ledger.router,
 )
 """The routers of version 1; later domains (TRS, ledger) append theirs here."""
 

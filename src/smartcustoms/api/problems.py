@@ -136,18 +136,18 @@ def _domain(request: Request, exc: Exception) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status >= 500:
         _LOG.error("server-side error on %s: %s", request.url.path, exc)
-    return ProblemResponse(
-        problem_body(
-            code=exc.code,
-            title=exc.title,
-            status=status,
-            detail=str(exc),
-            instance=request.url.path,
-            problems=[p.as_dict() for p in exc.problems],
-        ),
-        status_code=status,
-        headers=headers,
+    body = problem_body(
+        code=exc.code,
+        title=exc.title,
+        status=status,
+        detail=str(exc),
+        instance=request.url.path,
+        problems=[p.as_dict() for p in exc.problems],
     )
+    if isinstance(exc, e.WitnessConflictError):
+        # C2SP tlog-witness: a 409 tells the log the witness's latest size for it.
+        body["latest_size"] = exc.latest_size
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 def _validation(request: Request, exc: Exception) -> Response:

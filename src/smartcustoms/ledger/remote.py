@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
@@ -36,6 +36,7 @@ from smartcustoms.errors import (
     InvalidLedgerEntryError,
     LedgerRangeError,
     PartnerLedgerError,
+    WitnessConflictError,
 )
 from smartcustoms.ledger.checkpoint import parse_signed_checkpoint
 from smartcustoms.ledger.cosignature import add_cosignatures
@@ -59,6 +60,7 @@ __all__ = [
     "SyncedStatement",
     "aeo_document",
     "parse_aeo_document",
+    "request_cosignature",
     "sync_partner",
 ]
 
@@ -183,7 +185,13 @@ class PartnerClient:
         return self._get(f"/documents/{index}").content
 
     def add_checkpoint(self, body: str) -> str:
-        """Ask the partner's witness to cosign one of our checkpoints; its cosignature lines."""
+        """Ask the partner's witness to cosign one of our checkpoints; its cosignature lines.
+
+        Raises:
+            WitnessConflictError: The witness's latest size for our log is another one
+                (:attr:`~smartcustoms.errors.WitnessConflictError.latest_size`).
+            PartnerLedgerError: Unreachable, or any other refusal.
+        """
         try:
             response = self._http.post(
                 "/witness/add-checkpoint",
@@ -192,6 +200,15 @@ class PartnerClient:
             )
         except httpx.HTTPError as exc:
             raise PartnerLedgerError(f"partner witness unreachable: {exc}") from exc
+        if response.status_code == 409:
+            try:
+                latest = int(response.json()["latest_size"])
+            except (ValueError, KeyError, TypeError):
+                latest = None
+            if latest is not None:
+                raise WitnessConflictError(
+                    f"the partner's witness last cosigned size {latest}", latest_size=latest
+                )
         _raise_for(response, "/witness/add-checkpoint")
         return response.text
 
@@ -321,6 +338,27 @@ def _verified(client: PartnerClient, log: PartnerLog, index: int, entry: bytes) 
     return SyncedStatement(index, statement, document)
 
 
-def cosign_by(client: PartnerClient, note: str, old: int, proof: Sequence[bytes]) -> str:
-    """Ask a partner's witness to cosign ``note`` (our checkpoint); its cosignature lines."""
-    return client.add_checkpoint(format_add_checkpoint(old, proof, note))
+def request_cosignature(
+    client: PartnerClient, note: str, proof_for: Callable[[int], Sequence[bytes]], old: int
+) -> tuple[str, int]:
+    """Ask a partner's witness to cosign ``note`` (our checkpoint).
+
+    Args:
+        client: The partner.
+        note: Our signed checkpoint.
+        proof_for: Our consistency proof from an old size to the checkpoint's size.
+        old: The size we believe the witness cosigned last (a 409 corrects it once).
+
+    Returns:
+        The cosignature lines, and the old size that was accepted.
+    """
+    size = parse_signed_checkpoint(note).checkpoint.size
+    for _attempt in range(2):
+        proof = proof_for(old) if 0 < old < size else []
+        try:
+            return client.add_checkpoint(format_add_checkpoint(old, proof, note)), old
+        except WitnessConflictError as exc:
+            if exc.latest_size == old or exc.latest_size > size:
+                raise
+            old = exc.latest_size
+    raise PartnerLedgerError("the partner's witness kept changing its latest size")

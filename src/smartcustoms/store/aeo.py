@@ -523,6 +523,7 @@ class AeoRecords:
         *,
         log_origin: str | None,
         actor: str,
+        log_url: str | None = None,
         now: datetime | None = None,
     ) -> None:
         """Store one MRA period and the partner log whose statuses it recognises."""
@@ -538,10 +539,73 @@ class AeoRecords:
                     scope=",".join(s.value for s in partner.scope),
                     issuing_countries=",".join(partner.issuing_countries),
                     log_origin=log_origin,
+                    log_url=log_url,
                     added_by=actor,
                     added_at=now or datetime.now(UTC),
                 )
             )
+
+    def partner_urls(self) -> dict[str, str]:
+        """Each partner log origin and the service URL its log is read from (latest added)."""
+        p = t.mra_partners
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(p.c.log_origin, p.c.log_url)
+                .where(p.c.log_origin.is_not(None), p.c.log_url.is_not(None))
+                .order_by(p.c.id)
+            ).all()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def sync_state(self, origin: str) -> tuple[int, bytes | None]:
+        """How many entries of partner log ``origin`` were read, and the root at that size."""
+        with self.store.engine.connect() as conn:
+            row = conn.execute(
+                select(t.mra_sync.c.tree_size, t.mra_sync.c.root_hash).where(
+                    t.mra_sync.c.log_origin == origin
+                )
+            ).first()
+        return (0, None) if row is None else (int(row[0]), bytes.fromhex(row[1]))
+
+    def sync_states(self) -> list[dict[str, Any]]:
+        """Every partner log's last verified checkpoint (size, root, when)."""
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(select(t.mra_sync).order_by(t.mra_sync.c.log_origin)).all()
+        return [
+            {
+                "log_origin": r.log_origin,
+                "tree_size": int(r.tree_size),
+                "root_hash": r.root_hash,
+                "synced_at": r.synced_at.isoformat(),
+            }
+            for r in rows
+        ]
+
+    def record_sync(
+        self,
+        origin: str,
+        acts: Iterable[PartnerAct],
+        *,
+        size: int,
+        root: bytes,
+        checkpoint: str,
+        now: datetime | None = None,
+    ) -> int:
+        """Store the acts read from partner log ``origin`` and how far it was read; new acts."""
+        when = now or datetime.now(UTC)
+        added = self.record_partner_acts(origin, acts, now=when)
+        values = {
+            "tree_size": size,
+            "root_hash": root.hex(),
+            "checkpoint": checkpoint,
+            "synced_at": when,
+        }
+        with self.store.engine.begin() as conn:
+            updated = conn.execute(
+                update(t.mra_sync).where(t.mra_sync.c.log_origin == origin).values(**values)
+            ).rowcount
+            if not updated:
+                conn.execute(insert(t.mra_sync).values(log_origin=origin, **values))
+        return added
 
     def partners(self) -> list[MraPartner]:
         """Every stored MRA period."""
