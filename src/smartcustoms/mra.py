@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from smartcustoms.aeo import CertificateType, MraPartner
 from smartcustoms.aeo.history import AeoAct
-from smartcustoms.errors import ConfigurationError, SmartCustomsError
+from smartcustoms.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    Problem,
+    SmartCustomsError,
+)
 from smartcustoms.ledger._files import write_file_atomically
 from smartcustoms.ledger.checkpoint import parse_signed_checkpoint
 from smartcustoms.ledger.cosignature import parse_cosigner_vkey
@@ -160,7 +165,8 @@ class MraExchange:
             witnesses[name] = PolicyWitness(name=name, keys=(parse_cosigner_vkey(vkey),))
         k = quorum if quorum is not None else (current.quorum if current else 1)
         if not 1 <= k <= len(witnesses):
-            raise ConfigurationError(f"quorum {k} is not between 1 and {len(witnesses)} witnesses")
+            problem = Problem("ledger.quorum", "quorum", f"must be 1 to {len(witnesses)}, got {k}")
+            raise InvalidInputError(f"quorum {k} exceeds the policy's witnesses", (problem,))
         policy = Policy(
             id=f"{settings.home_country.lower()}-mra-trust-policy",
             version=str(int(current.version) + 1 if current and current.version.isdigit() else 1),
@@ -209,7 +215,7 @@ class MraExchange:
         """Verify and read each partner log (or one); a report per log, errors included."""
         policy = self.platform.trust_policy()
         if policy is None:
-            raise ConfigurationError("no trust policy yet: add a partner first")
+            return []
         node = self.platform.ledger
         node.policy = policy
         reports = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from functools import cached_property
@@ -269,6 +270,37 @@ class SmartCustoms:
             LedgerLockedError: Another process (the service) holds the log; it publishes them.
         """
         return self.statements.publish(self.ledger.log)
+
+    def append_statement(
+        self,
+        kind: StatementType,
+        *,
+        subject: str,
+        effective_at: datetime,
+        document: bytes,
+        private_fields: Mapping[str, Any],
+    ) -> int:
+        """Sign a statement, store it with its document, append it; its log index.
+
+        Raises:
+            InvalidStatementError: Every problem of the statement's fields.
+            LedgerLockedError: Another process holds the log (the statement stays stored
+                and is appended by that process's next publish).
+        """
+        entry, opening = make_statement(
+            self.ledger_keys,
+            self.settings.home_country,
+            type=kind,
+            subject=subject,
+            effective_at=effective_at,
+            document=document,
+            private_fields=private_fields,
+        )
+        statement_id = self.statements.add(kind.value, subject, entry, document, opening.dump())
+        self.publish_statements()
+        index = self.statements.log_index(statement_id)
+        assert index is not None
+        return index
 
     def _aeo_publication(self, details: ActDetails) -> Publication:
         document = aeo_document(

@@ -7,17 +7,12 @@ every validation check; tests change one thing and assert the problem it causes.
 from __future__ import annotations
 
 import copy
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-if TYPE_CHECKING:
-    from smartcustoms.platform import SmartCustoms
+from smartcustoms.api.local import free_port, serve_in_thread
 
 __all__ = ["free_port", "make_filing", "make_postal_item", "serve_in_thread", "write_jsonl"]
 
@@ -138,41 +133,3 @@ def write_jsonl(path: Path, records: list[Any], *, raw: list[bytes] | None = Non
     lines = [orjson.dumps(copy.deepcopy(r)) for r in records] + list(raw or [])
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve_in_thread(platform: SmartCustoms, *, timeout: float = 20.0) -> Iterator[str]:
-    """Run the service for ``platform`` on a loopback port; yield its base URL.
-
-    A generator for fixtures (``yield from serve_in_thread(platform)``): the server stops and
-    the platform is closed when the generator is closed.
-
-    Raises:
-        RuntimeError: The server did not start within ``timeout`` seconds.
-    """
-    import uvicorn
-
-    from smartcustoms.api import create_app
-
-    port = free_port()
-    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the service did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        platform.close()

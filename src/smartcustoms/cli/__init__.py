@@ -18,6 +18,7 @@ from smartcustoms.cli.aeo import aeo_group
 from smartcustoms.cli.assess import assess_command
 from smartcustoms.cli.clear import clear_command, demo_command
 from smartcustoms.cli.db import db_group
+from smartcustoms.cli.ledger import ledger_group, mra_group
 from smartcustoms.cli.quarantine import quarantine_group
 from smartcustoms.cli.risk import risk_group
 from smartcustoms.cli.serve import serve_command
@@ -57,6 +58,8 @@ cli.add_command(risk_group)
 cli.add_command(users_group)
 cli.add_command(serve_command)
 cli.add_command(aeo_group)
+cli.add_command(ledger_group)
+cli.add_command(mra_group)
 
 
 def main() -> None:

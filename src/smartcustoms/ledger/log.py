@@ -382,8 +382,19 @@ class TiledLog:
         except InvalidTileError as exc:
             raise LedgerCorruptError(f"right edge of the log is damaged: {exc}") from None
         if edge and b"".join(leaf_hash(entry) for entry in pending) != edge[0]:
+            bad = next(
+                (
+                    i
+                    for i, entry in enumerate(pending)
+                    if leaf_hash(entry) != edge[0][i * HASH_SIZE : (i + 1) * HASH_SIZE]
+                ),
+                0,
+            )
+            index = coord.start + bad
             raise LedgerCorruptError(
-                f"{coord.path} does not match its leaf hashes", index=coord.start, path=coord.path
+                f"entry {index} in {coord.path} does not match its leaf hash",
+                index=index,
+                path=coord.path,
             )
         if builder.root() != self._state.root:
             raise LedgerCorruptError(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from smartcustoms.errors import LedgerRangeError
 from smartcustoms.store import tables as t
@@ -61,6 +62,32 @@ class StatementRecords:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    def add(self, kind: str, subject: str, entry: bytes, document: bytes, opening: bytes) -> int:
+        """Store a statement for the log; its id."""
+        s = t.ledger_statements
+        with self.store.engine.begin() as conn:
+            key = conn.execute(
+                insert(s).values(
+                    kind=kind,
+                    subject=subject,
+                    entry=entry,
+                    document=document,
+                    opening=opening,
+                    created_at=datetime.now(UTC),
+                )
+            ).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def log_index(self, statement_id: int) -> int | None:
+        """Where statement ``statement_id`` went in the log (``None``: not appended yet)."""
+        s = t.ledger_statements
+        with self.store.engine.connect() as conn:
+            value = conn.execute(
+                select(s.c.log_index).where(s.c.statement_id == statement_id)
+            ).scalar()
+        return None if value is None else int(value)
 
     def pending(self) -> list[tuple[int, bytes]]:
         """Statements not yet in the log: ``(statement_id, entry)`` in the order stored."""

@@ -25,6 +25,7 @@ from smartcustoms.errors import (
     InvalidInputError,
     Problem,
 )
+from smartcustoms.mra import PartnerSpec
 from smartcustoms.store.aeo import ActDetails
 
 __all__ = ["router"]
@@ -55,7 +56,12 @@ class ActIn(BaseModel):
 
 
 class PartnerIn(BaseModel):
-    """One period of a mutual recognition arrangement."""
+    """One period of a mutual recognition arrangement, and the partner's ledger.
+
+    With ``administration``, ``log_keys`` and ``statement_keys`` (from the partner's
+    ``GET /api/v1/ledger/keys``) the partner's log joins our signed trust policy; with
+    ``url`` and ``api_key`` (our ``partner`` key at its service) it can be synced.
+    """
 
     country: str = Field(pattern=r"^[A-Z]{2}$", description="Partner code (EU for the Union).")
     authority: str = Field(min_length=1, max_length=200)
@@ -68,6 +74,12 @@ class PartnerIn(BaseModel):
     log_origin: str | None = Field(
         default=None, max_length=256, description="Origin of the partner's ledger."
     )
+    administration: str | None = Field(default=None, max_length=64)
+    log_keys: list[str] = Field(default_factory=list, max_length=8)
+    statement_keys: list[str] = Field(default_factory=list, max_length=8)
+    url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    api_key: str | None = Field(default=None, max_length=200)
+    quorum: int | None = Field(default=None, ge=1, le=32)
 
 
 @router.get("/aeo/certificates", summary="AEO authorisations with their acts")
@@ -188,6 +200,37 @@ def add_partner(body: PartnerIn, principal: Admin, platform: PlatformDep) -> dic
         issuing_countries=tuple(body.issuing_countries),
         programme=body.programme,
     )
+    if body.log_keys or body.statement_keys or body.url:
+        missing = [
+            Problem(CODE_MISSING, name, f"a partner ledger needs {name}")
+            for name, value in (
+                ("log_origin", body.log_origin),
+                ("administration", body.administration),
+                ("log_keys", body.log_keys),
+                ("statement_keys", body.statement_keys),
+            )
+            if not value
+        ]
+        if missing:
+            raise InvalidInputError(
+                "the partner's ledger is incompletely described", tuple(missing)
+            )
+        assert body.log_origin is not None
+        assert body.administration is not None
+        platform.mra.add_partner(
+            partner,
+            PartnerSpec(
+                administration=body.administration,
+                origin=body.log_origin,
+                log_keys=body.log_keys,
+                statement_keys=body.statement_keys,
+                url=body.url,
+                api_key=body.api_key,
+            ),
+            quorum=body.quorum,
+            actor=principal.user_id,
+        )
+        return {"country": body.country}
     platform.aeo.add_partner(partner, log_origin=body.log_origin, actor=principal.user_id)
     platform.store.record_audit(
         actor=principal.user_id,
@@ -197,3 +240,17 @@ def add_partner(body: PartnerIn, principal: Admin, platform: PlatformDep) -> dic
         details={"log_origin": body.log_origin},
     )
     return {"country": body.country}
+
+
+@router.post("/mra/sync", summary="Verify and read every partner's ledger now")
+def sync_partners(principal: Admin, platform: PlatformDep) -> list[dict[str, Any]]:
+    """One report per partner log: entries verified, new AEO acts, or the coded refusal."""
+    reports = [r.as_dict() for r in platform.mra.sync()]
+    platform.store.record_audit(
+        actor=principal.user_id,
+        action="mra.sync",
+        subject_type="ledger",
+        subject_id=None,
+        details={"reports": reports},
+    )
+    return reports

@@ -28,6 +28,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
 Partner = Annotated[Principal, Depends(require(Role.PARTNER, Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Reader = Annotated[
     Principal, Depends(require(Role.PARTNER, Role.OFFICER, Role.ANALYST, Role.ADMIN))
 ]
@@ -154,3 +155,17 @@ async def add_checkpoint(
     if len(body) > MAX_WITNESS_REQUEST:
         raise TooLargeError(f"add-checkpoint bodies are at most {MAX_WITNESS_REQUEST} bytes")
     return PlainTextResponse(platform.ledger.witness().add_checkpoint(body))
+
+
+@router.post("/cosign", summary="Ask every partner's witness to cosign our checkpoint")
+def cosign(principal: Admin, platform: PlatformDep) -> list[dict[str, Any]]:
+    """Publish pending statements, then collect cosignatures; one report per partner."""
+    reports = [r.as_dict() for r in platform.mra.cosign()]
+    platform.store.record_audit(
+        actor=principal.user_id,
+        action="ledger.cosign",
+        subject_type="ledger",
+        subject_id=None,
+        details={"reports": reports},
+    )
+    return reports
