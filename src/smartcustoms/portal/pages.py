@@ -167,11 +167,12 @@ def install_portal(app: FastAPI, platform: SmartCustoms) -> None:
         StaticFiles(directory=str(resources.files("smartcustoms.portal") / "static")),
         name="portal-static",
     )
-    from smartcustoms.portal import analyst, officer
+    from smartcustoms.portal import analyst, ledger, officer
 
     app.include_router(router)
     app.include_router(officer.router)
     app.include_router(analyst.router)
+    app.include_router(ledger.router)
     app.state.html_error = _html_error
 
     @app.get("/", include_in_schema=False)
