@@ -371,10 +371,13 @@ class TileHashReader:
             return rows
         rows = self.cache.get(level, index, width)
         if rows is None:
-            # Hash only the prefix this size needs: on the right edge of an older tree size
-            # that is fewer hashes than the whole stored tile.
-            rows = tile_pyramid(self._read(level, index, width)[: width * HASH_SIZE])
-            self.cache.put(level, index, width, rows)
+            data = self._read(level, index, width)
+            # A level-0 tile is rarely met twice: hash only the prefix this size needs. Higher
+            # tiles are shared by many proofs: hash all that is stored, for every later size.
+            if level == 0:
+                data = data[: width * HASH_SIZE]
+            rows = tile_pyramid(data)
+            self.cache.put(level, index, len(data) // HASH_SIZE, rows)
         self._local[(level, index)] = rows
         return rows
 
