@@ -246,10 +246,13 @@ class TiledLog:
     def append_batch(self, entries: Sequence[bytes]) -> range:
         """Append ``entries`` durably and return their indices.
 
-        When this returns, the entries, their tiles and the new state are on stable storage.
+        When this returns, the entries, their tiles and the new state are on stable storage
+        (see the module docstring for the order of writes).
 
         Raises:
-            InvalidLedgerEntryError: An entry is not bytes or is longer than 65,535 bytes.
+            InvalidLedgerEntryError: An entry is not bytes or is longer than 65,535 bytes;
+                nothing of the batch is appended.
+            LedgerRangeError: The log would reach 2**64 entries.
         """
         for position, entry in enumerate(entries):
             if not isinstance(entry, bytes):
@@ -275,8 +278,10 @@ class TiledLog:
             changed: list[Path] = []
             for coord, data in files:
                 changed += self.tiles.write(coord, data, durable=self.durable)
+            if self.durable:  # every name the new state needs is durable before it exists
+                fsync_directories(changed)
             state = LogState(builder.size, builder.root())
-            changed += write_file_atomically(
+            changed = write_file_atomically(
                 self.directory / STATE_FILE, state.encode(), durable=self.durable
             )
             if self.durable:
@@ -309,22 +314,23 @@ class TiledLog:
 
         A full tile is returned whole and the partial tile on the right edge as it stands.
         """
-        hashes = self._state.size >> (TILE_HEIGHT * level)
-        full = hashes // TILE_WIDTH
-        if index < full:
-            coord = TileCoord(level, index)
-            try:
-                data = self.tiles.read(coord)
-            except InvalidTileError as exc:
-                raise LedgerCorruptError(str(exc), index=coord.start, path=coord.path) from None
-            if len(data) != TILE_WIDTH * HASH_SIZE:
-                raise LedgerCorruptError(
-                    f"{coord.path} is {len(data)} bytes", index=coord.start, path=coord.path
-                )
-            return data
-        if index == full and width <= hashes % TILE_WIDTH:
-            return bytes(self._builder.edge[level])
-        raise LedgerRangeError(f"tile {level}/{index} has no {width} hashes yet")
+        with self._lock:
+            hashes = self._state.size >> (TILE_HEIGHT * level)
+            full = hashes // TILE_WIDTH
+            if index < full:
+                coord = TileCoord(level, index)
+                try:
+                    data = self.tiles.read(coord)
+                except InvalidTileError as exc:
+                    raise LedgerCorruptError(str(exc), index=coord.start, path=coord.path) from None
+                if len(data) != TILE_WIDTH * HASH_SIZE:
+                    raise LedgerCorruptError(
+                        f"{coord.path} is {len(data)} bytes", index=coord.start, path=coord.path
+                    )
+                return data
+            if index == full and width <= hashes % TILE_WIDTH:
+                return bytes(self._builder.edge[level])
+            raise LedgerRangeError(f"tile {level}/{index} has no {width} hashes yet")
 
     def _reader(self, size: int) -> TileHashReader:
         return TileHashReader(self, size, self._cache)
