@@ -4,7 +4,8 @@
     entries per second, median of ``--runs`` runs per batch size.
 (b) Proofs: a tiled log of ``--leaves`` leaves (default 10^8) is built once, directly as C2SP
     hash tiles from deterministic leaf hashes (leaf i = SHA-256(0x00 || uint64-BE(i)), as in the
-    shared large-tree-regression vectors; no entry bundles), cached under ``--dir`` and reused.
+    shared large-tree-regression vectors; no entry bundles) with the inner-rows file of each full
+    level-0 tile as ``TiledLog`` writes it, cached under ``--dir`` and reused.
     Inclusion and consistency proof generation through ``TiledLog`` are timed one by one after a
     warm-up; p50/p99 per run, median over runs. A sample of proofs is verified against the root.
 (c) pymerkle (GPL, dev-only, used here and nowhere else) in the same run: ``SqliteTree`` appends
@@ -44,11 +45,14 @@ from smartcustoms.ledger.tiles import (
     TileCoord,
     TileHashReader,
     encode_entry_bundle,
+    encode_inner,
+    inner_path,
     tile_pyramid,
 )
 
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "smartcustoms-bench-ledger"
 BUILT_MARKER = "bench-built.json"
+BUILD_FORMAT = 2  # 2: with inner-rows files beside the level-0 tiles
 
 
 def machine() -> str:
@@ -136,6 +140,7 @@ def _build_level0(root: str, first: int, last: int) -> bytes:
         inputs = np.arange(tile * TILE_WIDTH, (tile + 1) * TILE_WIDTH, dtype=">u8").tobytes()
         data = b"".join([sha256(b"\x00" + inputs[j : j + 8]).digest() for j in range(0, 2048, 8)])
         _write(base / TileCoord(0, tile).path, data)
+        _write(base / inner_path(tile), encode_inner(data))
         roots.append(tile_pyramid(data)[-1])
     return b"".join(roots)
 
@@ -156,7 +161,7 @@ def build_big_log(directory: Path, size: int, workers: int) -> LogState:
     marker = directory / BUILT_MARKER
     if marker.exists():
         built = json.loads(marker.read_text())
-        if built["size"] == size:
+        if built["size"] == size and built.get("format") == BUILD_FORMAT:
             print(f"reusing the {size:,}-leaf log in {directory}", flush=True)
             return LogState(size, bytes.fromhex(built["root"]))
     shutil.rmtree(directory, ignore_errors=True)
@@ -190,7 +195,7 @@ def build_big_log(directory: Path, size: int, workers: int) -> LogState:
     reader = TileHashReader(_Exact(directory, size), size, TileCache(0))
     state = LogState(size, merkle.tree_root(reader, size))
     (directory / STATE_FILE).write_bytes(state.encode())
-    marker.write_text(json.dumps({"size": size, "root": state.root.hex()}))
+    marker.write_text(json.dumps({"size": size, "root": state.root.hex(), "format": BUILD_FORMAT}))
     print(f"built in {time.perf_counter() - start:.0f} s; root {state.root.hex()}", flush=True)
     return state
 

@@ -16,13 +16,18 @@ from smartcustoms.ledger.merkle import HASH_SIZE, MAX_SIZE
 
 __all__ = [
     "FULL_TILE_BYTES",
+    "INNER_FIRST_ROW",
+    "INNER_SIZE",
     "MAX_ENTRY_SIZE",
     "MAX_TILE_LEVEL",
     "TILE_HEIGHT",
     "TILE_WIDTH",
     "TileCoord",
+    "decode_inner",
     "encode_entry_bundle",
+    "encode_inner",
     "format_tile_index",
+    "inner_path",
     "iter_entry_bundle",
     "parse_entry_bundle",
     "parse_tile_path",
@@ -261,3 +266,43 @@ def tile_pyramid(data: bytes) -> list[bytes]:
         )
         rows.append(row)
     return rows
+
+
+INNER_FIRST_ROW = 4
+"""First pyramid row an inner-rows file keeps (rows 4-7: subtrees of 16 to 128 tile hashes)."""
+
+INNER_SIZE = (16 + 8 + 4 + 2) * HASH_SIZE + HASH_SIZE
+"""Bytes in an inner-rows file: 30 hashes and a checksum (992)."""
+
+
+def inner_path(index: int) -> str:
+    """Path of the inner-rows file of full level-0 tile ``index`` (``inner/0/<N>``)."""
+    return "inner/0/" + format_tile_index(index)
+
+
+def encode_inner(data: bytes) -> bytes:
+    """Rows 4-7 of a full tile's pyramid, then ``SHA-256(tile || rows)``.
+
+    Not part of C2SP: a private index beside the tiles. With it, a proof needs at most 7 hashes
+    inside a level-0 tile instead of rebuilding the tile's 255 inner nodes. The checksum binds
+    the rows to the tile's own bytes, so a torn, stale or misplaced file is detected on read.
+    """
+    if len(data) != FULL_TILE_BYTES:
+        raise InvalidTileError(f"inner rows need a full tile, not {len(data)} bytes")
+    rows = b"".join(tile_pyramid(data)[INNER_FIRST_ROW:TILE_HEIGHT])
+    return rows + hashlib.sha256(data + rows).digest()
+
+
+def decode_inner(blob: bytes, data: bytes) -> list[bytes] | None:
+    """Rows 4-7 from an inner-rows file, or None unless it matches the tile ``data`` exactly."""
+    if len(blob) != INNER_SIZE or len(data) != FULL_TILE_BYTES:
+        return None
+    rows = blob[:-HASH_SIZE]
+    if hashlib.sha256(data + rows).digest() != blob[-HASH_SIZE:]:
+        return None
+    out, start = [], 0
+    for r in range(INNER_FIRST_ROW, TILE_HEIGHT):
+        length = (TILE_WIDTH >> r) * HASH_SIZE
+        out.append(rows[start : start + length])
+        start += length
+    return out

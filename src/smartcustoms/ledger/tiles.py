@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -24,13 +24,18 @@ from smartcustoms.errors import InvalidTileError, LedgerRangeError
 from smartcustoms.ledger._files import write_file_atomically
 from smartcustoms.ledger._tile_format import (
     FULL_TILE_BYTES,
+    INNER_FIRST_ROW,
+    INNER_SIZE,
     MAX_ENTRY_SIZE,
     MAX_TILE_LEVEL,
     TILE_HEIGHT,
     TILE_WIDTH,
     TileCoord,
+    decode_inner,
     encode_entry_bundle,
+    encode_inner,
     format_tile_index,
+    inner_path,
     iter_entry_bundle,
     parse_entry_bundle,
     parse_tile_path,
@@ -41,18 +46,24 @@ from smartcustoms.ledger.merkle import HASH_SIZE, tree_root
 
 __all__ = [
     "FULL_TILE_BYTES",
+    "INNER_FIRST_ROW",
+    "INNER_SIZE",
     "MAX_ENTRY_SIZE",
     "MAX_TILE_LEVEL",
     "TILE_HEIGHT",
     "TILE_WIDTH",
     "DirectoryTiles",
+    "InnerSource",
     "TileBuilder",
     "TileCache",
     "TileCoord",
     "TileHashReader",
     "TileSource",
+    "decode_inner",
     "encode_entry_bundle",
+    "encode_inner",
     "format_tile_index",
+    "inner_path",
     "iter_entry_bundle",
     "parse_entry_bundle",
     "parse_tile_path",
@@ -72,42 +83,77 @@ class TileSource(Protocol):
         ...
 
 
+class _Pyramid:
+    """A tile with every inner node computed (see :func:`tile_pyramid`)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[bytes]) -> None:
+        self.rows = rows
+
+    def node(self, r: int, position: int) -> bytes:
+        return self.rows[r][position * HASH_SIZE : (position + 1) * HASH_SIZE]
+
+
+class _Indexed:
+    """A full tile with its stored rows 4-7: lower nodes are hashed on demand (<= 7 hashes)."""
+
+    __slots__ = ("data", "upper")
+
+    def __init__(self, data: bytes, upper: list[bytes]) -> None:
+        self.data = data
+        self.upper = upper
+
+    def node(self, r: int, position: int) -> bytes:
+        if r >= INNER_FIRST_ROW:
+            row = self.upper[r - INNER_FIRST_ROW]
+            return row[position * HASH_SIZE : (position + 1) * HASH_SIZE]
+        first = (position << r) * HASH_SIZE
+        return tile_pyramid(self.data[first : first + (HASH_SIZE << r)])[-1]
+
+
+_TileView = _Pyramid | _Indexed
+
+InnerSource = Callable[[int, int], "bytes | None"]
+"""Returns the inner-rows file of full tile (level, index), or None (see :func:`encode_inner`)."""
+
+
 class TileCache:
-    """Bounded LRU caches of tile pyramids (see :func:`tile_pyramid`), shared by readers.
+    """Bounded LRU caches of hashed tiles, shared by the readers of one log.
 
     A tile's first ``width`` hashes never change once written (full tiles are immutable and a
-    partial tile only grows), so a pyramid keyed by level, index and width stays valid, and a
-    full tile's pyramid serves every prefix of it. Level-0 tiles get a cache of their own: on a
-    large log almost every proof touches a different one, and they must not evict the few
-    higher tiles that every proof shares.
+    partial tile only grows), so a hashed tile keyed by level, index and width stays valid, and
+    a full tile serves every prefix of it. Level-0 tiles get a cache of their own: on a large
+    log almost every proof touches a different one, and they must not evict the few higher
+    tiles that every proof shares.
 
     Args:
-        capacity: Most pyramids of level-1-and-above tiles kept (each about 16 KiB).
-        level0_capacity: Most pyramids of level-0 tiles kept.
+        capacity: Most level-1-and-above tiles kept (each about 16 KiB hashed).
+        level0_capacity: Most level-0 tiles kept.
     """
 
     def __init__(self, capacity: int = 2048, level0_capacity: int = 256) -> None:
         self.capacity = capacity
         self.level0_capacity = level0_capacity
-        self._upper: OrderedDict[tuple[int, int, int], list[bytes]] = OrderedDict()
-        self._level0: OrderedDict[tuple[int, int, int], list[bytes]] = OrderedDict()
+        self._upper: OrderedDict[tuple[int, int, int], _TileView] = OrderedDict()
+        self._level0: OrderedDict[tuple[int, int, int], _TileView] = OrderedDict()
 
-    def get(self, level: int, index: int, width: int) -> list[bytes] | None:
-        """Return a cached pyramid covering the first ``width`` hashes of a tile, if any."""
+    def get(self, level: int, index: int, width: int) -> _TileView | None:
+        """Return a cached tile covering its first ``width`` hashes, if any."""
         items = self._level0 if level == 0 else self._upper
         for key in ((level, index, TILE_WIDTH), (level, index, width)):
-            rows = items.get(key)
-            if rows is not None:
+            view = items.get(key)
+            if view is not None:
                 items.move_to_end(key)
-                return rows
+                return view
         return None
 
-    def put(self, level: int, index: int, width: int, rows: list[bytes]) -> None:
-        """Remember the pyramid of the first ``width`` hashes of a tile."""
+    def put(self, level: int, index: int, width: int, view: _TileView) -> None:
+        """Remember a hashed tile covering its first ``width`` hashes."""
         items, limit = (
             (self._level0, self.level0_capacity) if level == 0 else (self._upper, self.capacity)
         )
-        items[(level, index, width)] = rows
+        items[(level, index, width)] = view
         while len(items) > limit:
             items.popitem(last=False)
 
@@ -116,19 +162,28 @@ class TileHashReader:
     """A :class:`~smartcustoms.ledger.merkle.HashReader` over the tiles of a tree of ``size``.
 
     A full subtree at tree level ``8L + r`` is read from tile level ``L`` by hashing ``2**r``
-    of its hashes, so a proof touches one tile per tile level and side.
+    of its hashes, so a proof touches one tile per tile level and side. Given ``inner``, a full
+    level-0 tile with a valid inner-rows file needs at most 7 hashes per node instead.
 
     Args:
         source: Where tiles come from.
         size: The tree size the tiles are read for (it fixes each partial tile's width).
-        cache: Pyramids of full tiles, shared between readers.
+        cache: Hashed tiles, shared between readers.
+        inner: Where inner-rows files of full level-0 tiles come from, if anywhere.
     """
 
-    def __init__(self, source: TileSource, size: int, cache: TileCache | None = None) -> None:
+    def __init__(
+        self,
+        source: TileSource,
+        size: int,
+        cache: TileCache | None = None,
+        inner: InnerSource | None = None,
+    ) -> None:
         self.source = source
         self.size = size
         self.cache = cache if cache is not None else TileCache()
-        self._local: dict[tuple[int, int], list[bytes]] = {}
+        self.inner = inner
+        self._local: dict[tuple[int, int], _TileView] = {}
 
     def subtree_hash(self, level: int, index: int) -> bytes:
         """Return the hash of the full subtree at tree ``level``, ``index``."""
@@ -138,30 +193,39 @@ class TileHashReader:
             raise LedgerRangeError(f"subtree {level}/{index} is not full in size {self.size}")
         tile_index, offset = divmod(first, TILE_WIDTH)
         available = (self.size >> (TILE_HEIGHT * tile_level)) - tile_index * TILE_WIDTH
-        rows = self._pyramid(tile_level, tile_index, min(available, TILE_WIDTH))
-        position = (offset >> r) * HASH_SIZE
-        return rows[r][position : position + HASH_SIZE]
+        view = self._view(tile_level, tile_index, min(available, TILE_WIDTH))
+        return view.node(r, offset >> r)
 
     def root(self) -> bytes:
         """Root of the tree of :attr:`size` leaves."""
         return tree_root(self, self.size)
 
-    def _pyramid(self, level: int, index: int, width: int) -> list[bytes]:
+    def _view(self, level: int, index: int, width: int) -> _TileView:
         # A reader is bound to one size, so a tile's width never changes within it.
-        rows = self._local.get((level, index))
-        if rows is not None:
-            return rows
-        rows = self.cache.get(level, index, width)
-        if rows is None:
-            data = self._read(level, index, width)
-            # A level-0 tile is rarely met twice: hash only the prefix this size needs. Higher
-            # tiles are shared by many proofs: hash all that is stored, for every later size.
-            if level == 0:
-                data = data[: width * HASH_SIZE]
-            rows = tile_pyramid(data)
-            self.cache.put(level, index, len(data) // HASH_SIZE, rows)
-        self._local[(level, index)] = rows
-        return rows
+        view = self._local.get((level, index))
+        if view is None:
+            view = self.cache.get(level, index, width)
+        if view is None:
+            view = self._hash_tile(level, index, width)
+        self._local[(level, index)] = view
+        return view
+
+    def _hash_tile(self, level: int, index: int, width: int) -> _TileView:
+        data = self._read(level, index, width)
+        if level == 0 and len(data) == FULL_TILE_BYTES and self.inner is not None:
+            blob = self.inner(level, index)
+            upper = decode_inner(blob, data) if blob is not None else None
+            if upper is not None:
+                indexed = _Indexed(data, upper)
+                self.cache.put(level, index, TILE_WIDTH, indexed)
+                return indexed
+        # A level-0 tile is rarely met twice: hash only the prefix this size needs. Higher
+        # tiles are shared by many proofs: hash all that is stored, for every later size.
+        if level == 0:
+            data = data[: width * HASH_SIZE]
+        view = _Pyramid(tile_pyramid(data))
+        self.cache.put(level, index, len(data) // HASH_SIZE, view)
+        return view
 
     def _read(self, level: int, index: int, width: int) -> bytes:
         data = self.source.read_tile(level, index, width)
@@ -258,6 +322,7 @@ class DirectoryTiles:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._prefix = str(self.root)
 
     def file(self, coord: TileCoord) -> Path:
         """The file holding the tile at ``coord``."""
@@ -270,7 +335,8 @@ class DirectoryTiles:
             InvalidTileError: The file is missing (the message names it).
         """
         try:
-            return self.file(coord).read_bytes()
+            with open(os.path.join(self._prefix, coord.path), "rb") as file:  # no Path: hot path
+                return file.read()
         except FileNotFoundError:
             raise InvalidTileError(f"{coord.path} is missing") from None
 
