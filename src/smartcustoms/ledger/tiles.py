@@ -8,8 +8,11 @@ levels in between are recomputed by hashing a tile's hashes. The rightmost tile 
 *entry bundles* (``tile/entries/<N>[.p/<W>]``): each entry prefixed by its big-endian uint16
 length.
 
-Everything here is pure (no file access) except :class:`DirectoryTiles`, which reads and writes
-the files under one directory.
+The formats themselves (paths, bundles, tile hashing, the inner-rows index) live in
+:mod:`smartcustoms.ledger._tile_format` and are re-exported here. This module adds reading
+hashes from tiles (:class:`TileHashReader` with its :class:`TileCache`), turning appended leaf
+hashes into tiles (:class:`TileBuilder`), and the files of one directory
+(:class:`DirectoryTiles`, the only part that touches the disk).
 """
 
 from __future__ import annotations
