@@ -4,7 +4,8 @@
     entries per second, median of ``--runs`` runs per batch size.
 (b) Proofs: a tiled log of ``--leaves`` leaves (default 10^8) is built once, directly as C2SP
     hash tiles from deterministic leaf hashes (leaf i = SHA-256(0x00 || uint64-BE(i)), as in the
-    shared large-tree-regression vectors; no entry bundles), cached under ``--dir`` and reused.
+    shared large-tree-regression vectors; no entry bundles) with the inner-rows file of each full
+    level-0 tile as ``TiledLog`` writes it, cached under ``--dir`` and reused.
     Inclusion and consistency proof generation through ``TiledLog`` are timed one by one after a
     warm-up; p50/p99 per run, median over runs. A sample of proofs is verified against the root.
 (c) pymerkle (GPL, dev-only, used here and nowhere else) in the same run: ``SqliteTree`` appends
@@ -44,11 +45,14 @@ from smartcustoms.ledger.tiles import (
     TileCoord,
     TileHashReader,
     encode_entry_bundle,
+    encode_inner,
+    inner_path,
     tile_pyramid,
 )
 
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "smartcustoms-bench-ledger"
 BUILT_MARKER = "bench-built.json"
+BUILD_FORMAT = 2  # 2: with inner-rows files beside the level-0 tiles
 
 
 def machine() -> str:
@@ -136,6 +140,7 @@ def _build_level0(root: str, first: int, last: int) -> bytes:
         inputs = np.arange(tile * TILE_WIDTH, (tile + 1) * TILE_WIDTH, dtype=">u8").tobytes()
         data = b"".join([sha256(b"\x00" + inputs[j : j + 8]).digest() for j in range(0, 2048, 8)])
         _write(base / TileCoord(0, tile).path, data)
+        _write(base / inner_path(tile), encode_inner(data))
         roots.append(tile_pyramid(data)[-1])
     return b"".join(roots)
 
@@ -156,7 +161,7 @@ def build_big_log(directory: Path, size: int, workers: int) -> LogState:
     marker = directory / BUILT_MARKER
     if marker.exists():
         built = json.loads(marker.read_text())
-        if built["size"] == size:
+        if built["size"] == size and built.get("format") == BUILD_FORMAT:
             print(f"reusing the {size:,}-leaf log in {directory}", flush=True)
             return LogState(size, bytes.fromhex(built["root"]))
     shutil.rmtree(directory, ignore_errors=True)
@@ -190,7 +195,7 @@ def build_big_log(directory: Path, size: int, workers: int) -> LogState:
     reader = TileHashReader(_Exact(directory, size), size, TileCache(0))
     state = LogState(size, merkle.tree_root(reader, size))
     (directory / STATE_FILE).write_bytes(state.encode())
-    marker.write_text(json.dumps({"size": size, "root": state.root.hex()}))
+    marker.write_text(json.dumps({"size": size, "root": state.root.hex(), "format": BUILD_FORMAT}))
     print(f"built in {time.perf_counter() - start:.0f} s; root {state.root.hex()}", flush=True)
     return state
 
@@ -216,22 +221,39 @@ def time_calls(calls: list[Callable[[], object]]) -> list[float]:
     return out
 
 
+def time_calls_cpu(calls: list[Callable[[], object]]) -> tuple[list[float], list[float]]:
+    """Wall-clock and this thread's CPU time of each call.
+
+    On a shared machine the wall-clock tail is mostly time spent waiting for a core; the CPU
+    time is the work the call itself does.
+    """
+    wall, cpu = [], []
+    for call in calls:
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        call()
+        cpu.append(time.thread_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
+    return wall, cpu
+
+
 def bench_proofs(log: TiledLog, count: int, runs: int, seed: int) -> dict[str, list[float]]:
     size = log.size
     rng = random.Random(seed)
     warm = [rng.randrange(size) for _ in range(count)]
     for index in warm:  # warm the tile cache and the OS page cache
         log.inclusion_proof(index)
-    result: dict[str, list[float]] = {"inc50": [], "inc99": [], "con50": [], "con99": []}
+    result: dict[str, list[float]] = {}
     for _ in range(runs):
         indices = [rng.randrange(size) for _ in range(count)]
         pairs = [tuple(sorted(rng.sample(range(1, size + 1), 2))) for _ in range(count)]
-        inc = time_calls([lambda i=i: log.inclusion_proof(i) for i in indices])
-        con = time_calls([lambda p=p: log.consistency_proof(p[0], p[1]) for p in pairs])
-        result["inc50"].append(percentile(inc, 0.5))
-        result["inc99"].append(percentile(inc, 0.99))
-        result["con50"].append(percentile(con, 0.5))
-        result["con99"].append(percentile(con, 0.99))
+        olds = [rng.randrange(1, size) for _ in range(count)]
+        inc = time_calls_cpu([lambda i=i: log.inclusion_proof(i) for i in indices])
+        con = time_calls_cpu([lambda p=p: log.consistency_proof(p[0], p[1]) for p in pairs])
+        latest = time_calls_cpu([lambda m=m: log.consistency_proof(m) for m in olds])
+        for key, (wall, cpu) in (("inc", inc), ("con", con), ("lat", latest)):
+            for suffix, values in (("", wall), ("cpu", cpu)):
+                result.setdefault(f"{key}50{suffix}", []).append(percentile(values, 0.5))
+                result.setdefault(f"{key}99{suffix}", []).append(percentile(values, 0.99))
     return result
 
 
@@ -298,18 +320,28 @@ def main(argv: list[str] | None = None) -> int:
     batches = [int(b) for b in args.batches.split(",")]
     started = time.perf_counter()
     print(f"machine: {machine()}")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"command: {' '.join(sys.argv)}\n", flush=True)
 
-    print("## (a) durable appends (fsync on), entries/s, median of runs")
-    print(f"{'batch':>6} | {'smartcustoms':>13} | {'pymerkle sqlite':>15} | {'ratio':>6}")
+    print("## (a) durable appends (fsync on), entries/s, median of runs (runs interleaved)")
+    print(
+        f"{'batch':>6} | {'smartcustoms':>13} | {'range':>15} | {'pymerkle sqlite':>15} | "
+        f"{'range':>15} | {'ratio':>6}"
+    )
+    ours: dict[int, list[float]] = {batch: [] for batch in batches}
+    theirs: dict[int, list[float]] = {batch: [] for batch in batches}
+    for _ in range(args.runs):  # run 1 of everything, then run 2, ...: noise hits all alike
+        for batch in batches:
+            ours[batch] += bench_appends(batch, args.append_total, 1)
+            if not args.skip_pymerkle:
+                theirs[batch] += bench_pymerkle_appends(batch, args.append_total, 1)
     for batch in batches:
-        ours = statistics.median(bench_appends(batch, args.append_total, args.runs))
-        theirs = (
-            statistics.median(bench_pymerkle_appends(batch, args.append_total, args.runs))
-            if not args.skip_pymerkle
-            else float("nan")
-        )
-        print(f"{batch:>6} | {ours:>13,.0f} | {theirs:>15,.0f} | {ours / theirs:>6.2f}", flush=True)
+        a = statistics.median(ours[batch])
+        b = statistics.median(theirs[batch]) if theirs[batch] else float("nan")
+        ra = f"{min(ours[batch]):,.0f}-{max(ours[batch]):,.0f}"
+        rb = f"{min(theirs[batch]):,.0f}-{max(theirs[batch]):,.0f}" if theirs[batch] else ""
+        print(f"{batch:>6} | {a:>13,.0f} | {ra:>15} | {b:>15,.0f} | {rb:>15} | {a / b:>6.2f}")
+    sys.stdout.flush()
 
     print(f"\n## (b) proof generation on a {args.leaves:,}-leaf tiled log, ms")
     state = build_big_log(args.dir, args.leaves, args.workers)
@@ -318,8 +350,16 @@ def main(argv: list[str] | None = None) -> int:
         check_proofs(log, 200, args.seed)
         big = bench_proofs(log, args.proofs, args.runs, args.seed)
     ms = {key: statistics.median(values) * 1e3 for key, values in big.items()}
-    print(f"inclusion   p50 {ms['inc50']:.3f}  p99 {ms['inc99']:.3f}")
-    print(f"consistency p50 {ms['con50']:.3f}  p99 {ms['con99']:.3f}", flush=True)
+    print(f"{'':34} | {'wall p50':>8} | {'wall p99':>8} | {'CPU p50':>8} | {'CPU p99':>8}")
+    for key, label in (
+        ("inc", "inclusion, random entry"),
+        ("con", "consistency, random m < n"),
+        ("lat", "consistency, random m -> log size"),
+    ):
+        print(
+            f"{label:34} | {ms[key + '50']:>8.3f} | {ms[key + '99']:>8.3f} | "
+            f"{ms[key + '50cpu']:>8.3f} | {ms[key + '99cpu']:>8.3f}"
+        )
 
     if not args.skip_pymerkle:
         size = args.compare_size
@@ -341,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             ratio = theirs[key] / ours[key]
             print(f"{label:12} | {ours[key]:>12.3f} | {theirs[key]:>10.3f} | {ratio:>6.0f}x")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 

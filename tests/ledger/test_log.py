@@ -28,10 +28,13 @@ from smartcustoms.ledger.merkle import (
     verify_inclusion,
 )
 from smartcustoms.ledger.tiles import (
+    INNER_SIZE,
     TILE_WIDTH,
     DirectoryTiles,
+    TileCache,
     TileCoord,
     TileHashReader,
+    inner_path,
     iter_entry_bundle,
     parse_tile_path,
 )
@@ -271,6 +274,14 @@ def _expected_index(relative: str, offset: int, data: bytes) -> int | None:
     """The first entry index a changed byte at ``offset`` of file ``relative`` damages."""
     if relative == STATE_FILE:
         return None
+    if relative.startswith("inner/"):
+        first = parse_tile_path("tile/" + relative.removeprefix("inner/")).start
+        chunk, row_start = offset // 32, 0
+        for r in range(4, 8):
+            if chunk < row_start + (256 >> r):
+                return first + ((chunk - row_start) << r)
+            row_start += 256 >> r
+        return first  # the checksum
     coord = parse_tile_path(relative)
     if coord.is_entries:
         position = 0
@@ -297,6 +308,7 @@ def _tamper_cases(pristine: Path) -> list[tuple[str, int, int]]:
         "level 1 full": [f for f in files if f.startswith("tile/1/") and ".p/" not in f],
         "level 1 partial": [f for f in files if f.startswith("tile/1/") and ".p/" in f],
         "level 2 partial": [f for f in files if f.startswith("tile/2/")],
+        "inner rows": [f for f in files if f.startswith("inner/")],
         "state": [STATE_FILE],
     }
     cases = []
@@ -360,3 +372,23 @@ def test_a_missing_tile_is_reported(pristine: Path) -> None:
         assert (caught.value.index, caught.value.path) == (7 * 256, "tile/0/007")
     finally:
         tile.write_bytes(original)
+
+
+def test_inner_rows_speed_proofs_and_are_checked(tmp_path: Path) -> None:
+    """Full level-0 tiles get an inner-rows file; a damaged one is ignored by proofs."""
+    with TiledLog(tmp_path / "log", durable=False) as log:
+        log.append_batch([entry(i) for i in range(1000)])
+        tree = MemoryTree([leaf_hash(entry(i)) for i in range(1000)])
+        assert sorted(p.name for p in (tmp_path / "log/inner/0").iterdir()) == ["000", "001", "002"]
+        inner = tmp_path / "log" / inner_path(1)
+        data = bytearray(inner.read_bytes())
+        assert len(data) == INNER_SIZE
+        data[40] ^= 0xFF
+        inner.write_bytes(bytes(data))
+        log._cache = TileCache()  # forget the tiles hashed while appending
+        for i in (256, 300, 511):
+            assert log.inclusion_proof(i) == inclusion_proof(tree, i, 1000)
+        assert log.consistency_proof(300, 1000) == consistency_proof(tree, 300, 1000)
+        with pytest.raises(LedgerCorruptError) as caught:
+            log.verify()
+        assert (caught.value.index, caught.value.path) == (256 + 16, inner_path(1))

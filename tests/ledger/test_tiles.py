@@ -23,13 +23,16 @@ from smartcustoms.ledger.merkle import (
     verify_inclusion,
 )
 from smartcustoms.ledger.tiles import (
+    INNER_SIZE,
     MAX_ENTRY_SIZE,
     DirectoryTiles,
     TileBuilder,
     TileCache,
     TileCoord,
     TileHashReader,
+    decode_inner,
     encode_entry_bundle,
+    encode_inner,
     format_tile_index,
     iter_entry_bundle,
     parse_entry_bundle,
@@ -276,13 +279,21 @@ def test_builder_tiles_match_a_memory_tree_for_any_batching(batches: list[int]) 
     reference = MemoryTree(leaves)
     assert builder.root() == reference.root()
     source = _Stored(stored)
+    inner = {i: encode_inner(d) for (lv, i), d in stored.items() if lv == 0 and len(d) == 8192}
     rng = random.Random(total)
     for size in {total, *(rng.randrange(total + 1) for _ in range(5))}:
-        reader = TileHashReader(source, size, TileCache(4, 4))
-        assert tree_root(reader, size) == reference.root(size)
-        if size:
-            index = rng.randrange(size)
-            assert inclusion_proof(reader, index, size) == inclusion_proof(reference, index, size)
+        plain = TileHashReader(source, size, TileCache(4, 4))
+        indexed = TileHashReader(source, size, TileCache(4, 4), lambda lv, i: inner.get(i))
+        for reader in (plain, indexed):
+            assert tree_root(reader, size) == reference.root(size)
+            if size:
+                index = rng.randrange(size)
+                proof = inclusion_proof(reader, index, size)
+                assert proof == inclusion_proof(reference, index, size)
+                old = rng.randrange(1, size + 1)
+                assert consistency_proof(reader, old, size) == consistency_proof(
+                    reference, old, size
+                )
 
 
 class _Stored:
@@ -318,3 +329,19 @@ def test_tile_coord_validation() -> None:
     with pytest.raises(InvalidTileError):
         TileCoord(1, 0, is_entries=True)
     assert TileCoord(2, 3).start == 3 * 256**3
+
+
+def test_inner_rows_are_bound_to_their_tile() -> None:
+    """An inner-rows file decodes only against the exact tile it was made from."""
+    tile = b"".join(leaf_hash(bytes([i])) for i in range(256))
+    other = b"".join(leaf_hash(bytes([i, 1])) for i in range(256))
+    blob = encode_inner(tile)
+    assert len(blob) == INNER_SIZE
+    rows = decode_inner(blob, tile)
+    assert rows == tile_pyramid(tile)[4:8]
+    assert decode_inner(blob, other) is None
+    assert decode_inner(blob[:-1], tile) is None
+    assert decode_inner(bytes(INNER_SIZE), tile) is None
+    assert decode_inner(blob[:5] + bytes([blob[5] ^ 1]) + blob[6:], tile) is None
+    with pytest.raises(InvalidTileError):
+        encode_inner(tile[:-32])

@@ -18,14 +18,16 @@ from smartcustoms.ledger.tiles import TILE_HEIGHT, TILE_WIDTH, format_tile_index
 __all__ = ["prune_beyond"]
 
 
-def prune_beyond(root: Path, size: int) -> None:
+def prune_beyond(root: Path, size: int, tree: str = "tile") -> None:
     """Delete tiles, bundles and temporary files that a tree of ``size`` does not use.
 
     Args:
-        root: The log directory (holding ``tile/``).
+        root: The log directory.
         size: The acknowledged tree size.
+        tree: The subdirectory laid out as C2SP tiles: ``tile``, or ``inner`` for the
+            inner-rows files kept beside full level-0 tiles.
     """
-    tile_dir = root / "tile"
+    tile_dir = root / tree
     if not tile_dir.is_dir():
         return
     for child in tile_dir.iterdir():

@@ -13,12 +13,15 @@ from __future__ import annotations
 from smartcustoms.errors import InvalidTileError, LedgerCorruptError
 from smartcustoms.ledger.merkle import HASH_SIZE, leaf_hash, tree_root
 from smartcustoms.ledger.tiles import (
+    INNER_FIRST_ROW,
     TILE_HEIGHT,
     TILE_WIDTH,
     DirectoryTiles,
     TileCache,
     TileCoord,
     TileHashReader,
+    encode_inner,
+    inner_path,
     iter_entry_bundle,
     tile_pyramid,
 )
@@ -104,6 +107,8 @@ class _Verifier:
                     path=path,
                 )
             hashes += value
+        if width == TILE_WIDTH:
+            self.check_inner(bundle, bytes(hashes))
         try:
             extra = next(entries, None) is not None
         except InvalidTileError:
@@ -116,6 +121,39 @@ class _Verifier:
                 path=coord.path,
             )
         return bytes(hashes)
+
+    def check_inner(self, bundle: int, tile: bytes) -> None:
+        """Compare the inner-rows file of a verified full tile, if there is one."""
+        path = inner_path(bundle)
+        try:
+            stored = (self.tiles.root / path).read_bytes()
+        except FileNotFoundError:
+            return
+        expected = encode_inner(tile)
+        if stored == expected:
+            return
+        first = bundle * TILE_WIDTH
+        chunk = (
+            next(
+                (
+                    k
+                    for k in range(0, len(expected), HASH_SIZE)
+                    if stored[k : k + HASH_SIZE] != expected[k : k + HASH_SIZE]
+                ),
+                0,
+            )
+            // HASH_SIZE
+        )
+        row_start = 0
+        for r in range(INNER_FIRST_ROW, TILE_HEIGHT):
+            count = TILE_WIDTH >> r
+            if chunk < row_start + count:
+                first += (chunk - row_start) << r
+                break
+            row_start += count
+        raise LedgerCorruptError(
+            f"entry {first}: {path} does not match the tile it indexes", index=first, path=path
+        )
 
     def blame(self, bundle: int, tile: bytes, coord: TileCoord) -> str:
         """Say which file is damaged: the level-0 tile or the entry bundle."""

@@ -6,6 +6,8 @@ Layout of the directory::
     lock             held with flock(2) while a process has the log open: one writer at a time
     tile/<L>/<N>     hash tiles (C2SP tlog-tiles), partial ones at tile/<L>/<N>.p/<W>
     tile/entries/<N> entry bundles, partial ones at tile/entries/<N>.p/<W>
+    inner/0/<N>      rows 4-7 of full level-0 tile N with a checksum (not C2SP): a private
+                     index that makes proofs need at most 7 hashes per level-0 tile
 
 Durability: :meth:`TiledLog.append_batch` writes every new tile and bundle (temporary file,
 fsync, rename), fsyncs the directories, then replaces ``state`` the same way and fsyncs the log
@@ -54,6 +56,8 @@ from smartcustoms.ledger.tiles import (
     TileCoord,
     TileHashReader,
     encode_entry_bundle,
+    encode_inner,
+    inner_path,
     parse_entry_bundle,
 )
 
@@ -158,6 +162,7 @@ class TiledLog:
         self, directory: Path | str, *, durable: bool = True, cache_capacity: int = 2048
     ) -> None:
         self.directory = Path(directory)
+        self._prefix = str(self.directory)
         self.durable = durable
         self.tiles = DirectoryTiles(self.directory)
         self._lock = threading.RLock()
@@ -173,6 +178,7 @@ class TiledLog:
         try:
             self._state = self._load_state()
             prune_beyond(self.directory, self._state.size)
+            prune_beyond(self.directory, self._state.size, "inner")
             self._builder, self._pending = self._load_edge()
         except BaseException:
             self.close()
@@ -246,10 +252,13 @@ class TiledLog:
     def append_batch(self, entries: Sequence[bytes]) -> range:
         """Append ``entries`` durably and return their indices.
 
-        When this returns, the entries, their tiles and the new state are on stable storage.
+        When this returns, the entries, their tiles and the new state are on stable storage
+        (see the module docstring for the order of writes).
 
         Raises:
-            InvalidLedgerEntryError: An entry is not bytes or is longer than 65,535 bytes.
+            InvalidLedgerEntryError: An entry is not bytes or is longer than 65,535 bytes;
+                nothing of the batch is appended.
+            LedgerRangeError: The log would reach 2**64 entries.
         """
         for position, entry in enumerate(entries):
             if not isinstance(entry, bytes):
@@ -275,8 +284,15 @@ class TiledLog:
             changed: list[Path] = []
             for coord, data in files:
                 changed += self.tiles.write(coord, data, durable=self.durable)
+                if coord.level == 0 and not coord.is_partial and not coord.is_entries:
+                    # Self-checking and rebuildable from the tile: no fsync needed.
+                    write_file_atomically(
+                        self.directory / inner_path(coord.index), encode_inner(data), durable=False
+                    )
+            if self.durable:  # every name the new state needs is durable before it exists
+                fsync_directories(changed)
             state = LogState(builder.size, builder.root())
-            changed += write_file_atomically(
+            changed = write_file_atomically(
                 self.directory / STATE_FILE, state.encode(), durable=self.durable
             )
             if self.durable:
@@ -309,25 +325,41 @@ class TiledLog:
 
         A full tile is returned whole and the partial tile on the right edge as it stands.
         """
-        hashes = self._state.size >> (TILE_HEIGHT * level)
-        full = hashes // TILE_WIDTH
-        if index < full:
-            coord = TileCoord(level, index)
+        with self._lock:
+            hashes = self._state.size >> (TILE_HEIGHT * level)
+            full = hashes // TILE_WIDTH
+            if index < full:
+                coord = TileCoord(level, index)
+                try:
+                    data = self.tiles.read(coord)
+                except InvalidTileError as exc:
+                    raise LedgerCorruptError(str(exc), index=coord.start, path=coord.path) from None
+                if len(data) != TILE_WIDTH * HASH_SIZE:
+                    raise LedgerCorruptError(
+                        f"{coord.path} is {len(data)} bytes", index=coord.start, path=coord.path
+                    )
+                return data
+            if index == full and width <= hashes % TILE_WIDTH:
+                return bytes(self._builder.edge[level])
+            raise LedgerRangeError(f"tile {level}/{index} has no {width} hashes yet")
+
+    def read_inner(self, level: int, index: int) -> bytes | None:
+        """Return the inner-rows file of a full level-0 tile, or None (an InnerSource).
+
+        The reader checks it against the tile and falls back to hashing the tile when it is
+        missing or does not match.
+        """
+        with self._lock:
+            if level != 0 or index >= self._state.size // TILE_WIDTH:
+                return None
             try:
-                data = self.tiles.read(coord)
-            except InvalidTileError as exc:
-                raise LedgerCorruptError(str(exc), index=coord.start, path=coord.path) from None
-            if len(data) != TILE_WIDTH * HASH_SIZE:
-                raise LedgerCorruptError(
-                    f"{coord.path} is {len(data)} bytes", index=coord.start, path=coord.path
-                )
-            return data
-        if index == full and width <= hashes % TILE_WIDTH:
-            return bytes(self._builder.edge[level])
-        raise LedgerRangeError(f"tile {level}/{index} has no {width} hashes yet")
+                with open(os.path.join(self._prefix, inner_path(index)), "rb") as file:
+                    return file.read()
+            except FileNotFoundError:
+                return None
 
     def _reader(self, size: int) -> TileHashReader:
-        return TileHashReader(self, size, self._cache)
+        return TileHashReader(self, size, self._cache, self.read_inner)
 
     def _check_size(self, size: int) -> int:
         if not 0 <= size <= self._state.size:

@@ -107,11 +107,6 @@ def _check_size(name: str, value: int) -> None:
         raise LedgerRangeError(f"{name} {value} is outside 0 .. 2**64-1")
 
 
-def _largest_power_of_two_below(n: int) -> int:
-    """The split point ``k`` of RFC 9162 §2.1.1: the largest power of two with ``k < n``."""
-    return 1 << ((n - 1).bit_length() - 1)
-
-
 def range_hash(reader: HashReader, begin: int, end: int) -> bytes:
     """Hash of the leaves ``[begin, end)`` as the RFC 9162 subtree they form.
 
@@ -129,6 +124,10 @@ def range_hash(reader: HashReader, begin: int, end: int) -> bytes:
     """
     if end <= begin:
         raise LedgerRangeError(f"empty leaf range [{begin}, {end})")
+    width = end - begin
+    if width & (width - 1) == 0:  # a full subtree: one read (the common case in a proof)
+        level = width.bit_length() - 1
+        return reader.subtree_hash(level, begin >> level)
     parts: list[bytes] = []
     start = begin
     remaining = end - begin
@@ -169,7 +168,7 @@ def inclusion_proof(reader: HashReader, index: int, size: int) -> list[bytes]:
     path: list[bytes] = []
     lo, hi = 0, size
     while hi - lo > 1:
-        k = _largest_power_of_two_below(hi - lo)
+        k = 1 << ((hi - lo - 1).bit_length() - 1)  # RFC 9162 split: largest 2^i < n
         if index < lo + k:
             path.append(range_hash(reader, lo + k, hi))
             hi = lo + k
@@ -202,7 +201,7 @@ def consistency_proof(reader: HashReader, size1: int, size2: int) -> list[bytes]
     m = size1
     complete = True  # the RFC's boolean b: is the old tree a subtree we have not left yet
     while m != hi:
-        k = _largest_power_of_two_below(hi - lo)
+        k = 1 << ((hi - lo - 1).bit_length() - 1)  # RFC 9162 split: largest 2^i < n
         if m - lo <= k:
             proof.append(range_hash(reader, lo + k, hi))
             hi = lo + k

@@ -8,275 +8,71 @@ levels in between are recomputed by hashing a tile's hashes. The rightmost tile 
 *entry bundles* (``tile/entries/<N>[.p/<W>]``): each entry prefixed by its big-endian uint16
 length.
 
-Everything here is pure (no file access) except :class:`DirectoryTiles`, which reads and writes
-the files under one directory.
+The formats themselves (paths, bundles, tile hashing, the inner-rows index) live in
+:mod:`smartcustoms.ledger._tile_format` and are re-exported here. This module adds reading
+hashes from tiles (:class:`TileHashReader` with its :class:`TileCache`), turning appended leaf
+hashes into tiles (:class:`TileBuilder`), and the files of one directory
+(:class:`DirectoryTiles`, the only part that touches the disk).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import struct
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from smartcustoms.errors import InvalidTileError, LedgerRangeError
 from smartcustoms.ledger._files import write_file_atomically
-from smartcustoms.ledger.merkle import HASH_SIZE, MAX_SIZE, tree_root
+from smartcustoms.ledger._tile_format import (
+    FULL_TILE_BYTES,
+    INNER_FIRST_ROW,
+    INNER_SIZE,
+    MAX_ENTRY_SIZE,
+    MAX_TILE_LEVEL,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileCoord,
+    decode_inner,
+    encode_entry_bundle,
+    encode_inner,
+    format_tile_index,
+    inner_path,
+    iter_entry_bundle,
+    parse_entry_bundle,
+    parse_tile_path,
+    tile_pyramid,
+    tiles_for_size,
+)
+from smartcustoms.ledger.merkle import HASH_SIZE, tree_root
 
 __all__ = [
+    "FULL_TILE_BYTES",
+    "INNER_FIRST_ROW",
+    "INNER_SIZE",
     "MAX_ENTRY_SIZE",
     "MAX_TILE_LEVEL",
     "TILE_HEIGHT",
     "TILE_WIDTH",
     "DirectoryTiles",
+    "InnerSource",
     "TileBuilder",
     "TileCache",
     "TileCoord",
     "TileHashReader",
     "TileSource",
+    "decode_inner",
     "encode_entry_bundle",
+    "encode_inner",
     "format_tile_index",
+    "inner_path",
     "iter_entry_bundle",
     "parse_entry_bundle",
     "parse_tile_path",
     "tile_pyramid",
     "tiles_for_size",
 ]
-
-TILE_HEIGHT = 8
-"""Tree levels per tile (fixed by C2SP tlog-tiles)."""
-
-TILE_WIDTH = 1 << TILE_HEIGHT
-"""Hashes in a full tile (and entries in a full entry bundle): 256."""
-
-MAX_TILE_LEVEL = 63
-"""Highest tile level a path may name."""
-
-MAX_ENTRY_SIZE = 0xFFFF
-"""Longest entry an entry bundle can hold (uint16 length prefix)."""
-
-_FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE
-_PREFIX = struct.Struct(">H")
-
-
-@dataclass(frozen=True, slots=True)
-class TileCoord:
-    """Where a hash tile or an entry bundle sits in a tiled log.
-
-    Attributes:
-        level: Tile level (0 holds leaf hashes); 0 for entry bundles.
-        index: Tile index within the level.
-        width: Hashes (or entries) in the tile: 256 for a full tile, 1-255 for a partial one.
-        is_entries: True for an entry bundle, False for a hash tile.
-    """
-
-    level: int
-    index: int
-    width: int = TILE_WIDTH
-    is_entries: bool = False
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.level <= MAX_TILE_LEVEL or (self.is_entries and self.level):
-            raise InvalidTileError(f"tile level {self.level} is outside 0 .. {MAX_TILE_LEVEL}")
-        if not 1 <= self.width <= TILE_WIDTH:
-            raise InvalidTileError(f"tile width {self.width} is outside 1 .. {TILE_WIDTH}")
-        if self.index < 0 or self.index << (TILE_HEIGHT * (self.level + 1)) >= MAX_SIZE:
-            raise InvalidTileError(f"tile index {self.index} is outside a 2**64-leaf tree")
-
-    @property
-    def is_partial(self) -> bool:
-        """Whether the tile holds fewer than 256 hashes."""
-        return self.width < TILE_WIDTH
-
-    @property
-    def path(self) -> str:
-        """The tile's path relative to the log prefix, e.g. ``tile/0/x001/234.p/5``."""
-        head = "tile/entries/" if self.is_entries else f"tile/{self.level}/"
-        tail = f".p/{self.width}" if self.is_partial else ""
-        return head + format_tile_index(self.index) + tail
-
-    @property
-    def start(self) -> int:
-        """First entry index the tile covers."""
-        return self.index << (TILE_HEIGHT * (self.level + 1))
-
-
-def format_tile_index(index: int) -> str:
-    """Encode a tile index as zero-padded 3-digit path elements (``1234067`` → ``x001/x234/067``).
-
-    Args:
-        index: A non-negative tile index.
-
-    Returns:
-        The path elements; all but the last start with ``x``.
-    """
-    if index < 0:
-        raise InvalidTileError(f"tile index {index} is negative")
-    groups = [f"{index % 1000:03d}"]
-    index //= 1000
-    while index:
-        groups.append(f"x{index % 1000:03d}")
-        index //= 1000
-    return "/".join(reversed(groups))
-
-
-def _parse_decimal(text: str, what: str) -> int:
-    if (
-        len(text) > 20
-        or not text.isascii()
-        or not text.isdigit()
-        or (len(text) > 1 and text[0] == "0")
-    ):
-        raise InvalidTileError(f"{what} {text!r} is not a decimal without leading zeros")
-    return int(text)
-
-
-def parse_tile_path(path: str) -> TileCoord:
-    """Parse a C2SP tile or entry-bundle path (``tile/<L>/<N>[.p/<W>]``, ``tile/entries/...``).
-
-    Only the canonical encoding is accepted, so every tile has exactly one path.
-
-    Args:
-        path: The path relative to the log prefix.
-
-    Returns:
-        The tile's coordinates.
-
-    Raises:
-        InvalidTileError: The path is not a canonical tile path.
-    """
-    parts = path.split("/")
-    if len(parts) < 3 or parts[0] != "tile":
-        raise InvalidTileError(f"{path!r} is not a tile path (tile/<L>/<N>[.p/<W>])")
-    is_entries = parts[1] == "entries"
-    level = 0 if is_entries else _parse_decimal(parts[1], "tile level")
-    elements = parts[2:]
-    width = TILE_WIDTH
-    if len(elements) >= 2 and elements[-2].endswith(".p"):
-        width = _parse_decimal(elements[-1], "tile width")
-        if not 1 <= width < TILE_WIDTH:
-            raise InvalidTileError(f"partial tile width {width} is outside 1 .. 255")
-        elements = [*elements[:-2], elements[-2][:-2]]
-    index = 0
-    for position, element in enumerate(elements):
-        digits = element[1:] if position < len(elements) - 1 and element[:1] == "x" else element
-        if position < len(elements) - 1 and element[:1] != "x":
-            raise InvalidTileError(f"{path!r}: element {element!r} must start with 'x'")
-        if len(digits) != 3 or not digits.isascii() or not digits.isdigit():
-            raise InvalidTileError(f"{path!r}: element {element!r} is not 3 digits")
-        index = index * 1000 + int(digits)
-    if len(elements) > 1 and elements[0] == "x000":
-        raise InvalidTileError(f"{path!r}: tile index has a leading zero group")
-    if level > MAX_TILE_LEVEL:
-        raise InvalidTileError(f"tile level {level} is outside 0 .. {MAX_TILE_LEVEL}")
-    return TileCoord(level, index, width, is_entries)
-
-
-def tiles_for_size(size: int) -> list[TileCoord]:
-    """Every hash tile of a tree of ``size`` leaves, level by level (C2SP tile math).
-
-    Args:
-        size: The tree size.
-
-    Returns:
-        Full tiles then the partial tile, for each level that has any hash.
-    """
-    if not 0 <= size < MAX_SIZE:
-        raise LedgerRangeError(f"tree size {size} is outside 0 .. 2**64-1")
-    coords: list[TileCoord] = []
-    level = 0
-    while size >> (TILE_HEIGHT * level):
-        hashes = size >> (TILE_HEIGHT * level)
-        coords.extend(TileCoord(level, n) for n in range(hashes // TILE_WIDTH))
-        if hashes % TILE_WIDTH:
-            coords.append(TileCoord(level, hashes // TILE_WIDTH, hashes % TILE_WIDTH))
-        level += 1
-    return coords
-
-
-def encode_entry_bundle(entries: Iterable[bytes]) -> bytes:
-    """Encode entries as an entry bundle: each prefixed by its big-endian uint16 length."""
-    out = bytearray()
-    for entry in entries:
-        if len(entry) > MAX_ENTRY_SIZE:
-            raise InvalidTileError(f"entry of {len(entry)} bytes exceeds {MAX_ENTRY_SIZE}")
-        out += _PREFIX.pack(len(entry))
-        out += entry
-    return bytes(out)
-
-
-def iter_entry_bundle(data: bytes) -> Iterator[bytes]:
-    """Yield the entries of an entry bundle one by one, raising where it stops making sense.
-
-    Raises:
-        InvalidTileError: A length prefix or an entry is cut short.
-    """
-    offset = 0
-    position = 0
-    while offset < len(data):
-        if offset + 2 > len(data):
-            raise InvalidTileError(f"entry {position}: length prefix cut short at byte {offset}")
-        (length,) = _PREFIX.unpack_from(data, offset)
-        if offset + 2 + length > len(data):
-            raise InvalidTileError(
-                f"entry {position}: {length} bytes announced at byte {offset}, "
-                f"{len(data) - offset - 2} left"
-            )
-        yield data[offset + 2 : offset + 2 + length]
-        offset += 2 + length
-        position += 1
-
-
-def parse_entry_bundle(data: bytes, width: int | None = None) -> list[bytes]:
-    """Decode a whole entry bundle.
-
-    Args:
-        data: The bundle bytes.
-        width: How many entries the bundle must hold, if known.
-
-    Returns:
-        The entries in order.
-
-    Raises:
-        InvalidTileError: The bundle is malformed, holds more than 256 entries, or not ``width``.
-    """
-    entries = list(iter_entry_bundle(data))
-    if len(entries) > TILE_WIDTH:
-        raise InvalidTileError(f"entry bundle holds {len(entries)} entries, more than 256")
-    if width is not None and len(entries) != width:
-        raise InvalidTileError(f"entry bundle holds {len(entries)} entries, expected {width}")
-    return entries
-
-
-def tile_pyramid(data: bytes) -> list[bytes]:
-    """Hash a tile's hashes up to its root, keeping every full subtree.
-
-    Args:
-        data: ``W`` concatenated 32-byte hashes (``1 <= W <= 256``).
-
-    Returns:
-        Rows ``r = 0, 1, ...``: row ``r`` concatenates the hashes of the full subtrees of
-        ``2**r`` tile hashes, left to right. For a full tile the last row is its 32-byte root.
-    """
-    if not data or len(data) % HASH_SIZE or len(data) > _FULL_TILE_BYTES:
-        raise InvalidTileError(f"a hash tile cannot be {len(data)} bytes")
-    sha256 = hashlib.sha256  # this loop is the hot path of proof generation: keep it inline
-    pair = 2 * HASH_SIZE
-    rows = [data]
-    row = data
-    while len(row) >= pair:
-        row = b"".join(
-            [
-                sha256(b"\x01" + row[i : i + pair]).digest()
-                for i in range(0, len(row) - pair + 1, pair)
-            ]
-        )
-        rows.append(row)
-    return rows
 
 
 class TileSource(Protocol):
@@ -290,42 +86,77 @@ class TileSource(Protocol):
         ...
 
 
+class _Pyramid:
+    """A tile with every inner node computed (see :func:`tile_pyramid`)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[bytes]) -> None:
+        self.rows = rows
+
+    def node(self, r: int, position: int) -> bytes:
+        return self.rows[r][position * HASH_SIZE : (position + 1) * HASH_SIZE]
+
+
+class _Indexed:
+    """A full tile with its stored rows 4-7: lower nodes are hashed on demand (<= 7 hashes)."""
+
+    __slots__ = ("data", "upper")
+
+    def __init__(self, data: bytes, upper: list[bytes]) -> None:
+        self.data = data
+        self.upper = upper
+
+    def node(self, r: int, position: int) -> bytes:
+        if r >= INNER_FIRST_ROW:
+            row = self.upper[r - INNER_FIRST_ROW]
+            return row[position * HASH_SIZE : (position + 1) * HASH_SIZE]
+        first = (position << r) * HASH_SIZE
+        return tile_pyramid(self.data[first : first + (HASH_SIZE << r)])[-1]
+
+
+_TileView = _Pyramid | _Indexed
+
+InnerSource = Callable[[int, int], "bytes | None"]
+"""Returns the inner-rows file of full tile (level, index), or None (see :func:`encode_inner`)."""
+
+
 class TileCache:
-    """Bounded LRU caches of tile pyramids (see :func:`tile_pyramid`), shared by readers.
+    """Bounded LRU caches of hashed tiles, shared by the readers of one log.
 
     A tile's first ``width`` hashes never change once written (full tiles are immutable and a
-    partial tile only grows), so a pyramid keyed by level, index and width stays valid, and a
-    full tile's pyramid serves every prefix of it. Level-0 tiles get a cache of their own: on a
-    large log almost every proof touches a different one, and they must not evict the few
-    higher tiles that every proof shares.
+    partial tile only grows), so a hashed tile keyed by level, index and width stays valid, and
+    a full tile serves every prefix of it. Level-0 tiles get a cache of their own: on a large
+    log almost every proof touches a different one, and they must not evict the few higher
+    tiles that every proof shares.
 
     Args:
-        capacity: Most pyramids of level-1-and-above tiles kept (each about 16 KiB).
-        level0_capacity: Most pyramids of level-0 tiles kept.
+        capacity: Most level-1-and-above tiles kept (each about 16 KiB hashed).
+        level0_capacity: Most level-0 tiles kept.
     """
 
     def __init__(self, capacity: int = 2048, level0_capacity: int = 256) -> None:
         self.capacity = capacity
         self.level0_capacity = level0_capacity
-        self._upper: OrderedDict[tuple[int, int, int], list[bytes]] = OrderedDict()
-        self._level0: OrderedDict[tuple[int, int, int], list[bytes]] = OrderedDict()
+        self._upper: OrderedDict[tuple[int, int, int], _TileView] = OrderedDict()
+        self._level0: OrderedDict[tuple[int, int, int], _TileView] = OrderedDict()
 
-    def get(self, level: int, index: int, width: int) -> list[bytes] | None:
-        """Return a cached pyramid covering the first ``width`` hashes of a tile, if any."""
+    def get(self, level: int, index: int, width: int) -> _TileView | None:
+        """Return a cached tile covering its first ``width`` hashes, if any."""
         items = self._level0 if level == 0 else self._upper
         for key in ((level, index, TILE_WIDTH), (level, index, width)):
-            rows = items.get(key)
-            if rows is not None:
+            view = items.get(key)
+            if view is not None:
                 items.move_to_end(key)
-                return rows
+                return view
         return None
 
-    def put(self, level: int, index: int, width: int, rows: list[bytes]) -> None:
-        """Remember the pyramid of the first ``width`` hashes of a tile."""
+    def put(self, level: int, index: int, width: int, view: _TileView) -> None:
+        """Remember a hashed tile covering its first ``width`` hashes."""
         items, limit = (
             (self._level0, self.level0_capacity) if level == 0 else (self._upper, self.capacity)
         )
-        items[(level, index, width)] = rows
+        items[(level, index, width)] = view
         while len(items) > limit:
             items.popitem(last=False)
 
@@ -334,19 +165,28 @@ class TileHashReader:
     """A :class:`~smartcustoms.ledger.merkle.HashReader` over the tiles of a tree of ``size``.
 
     A full subtree at tree level ``8L + r`` is read from tile level ``L`` by hashing ``2**r``
-    of its hashes, so a proof touches one tile per tile level and side.
+    of its hashes, so a proof touches one tile per tile level and side. Given ``inner``, a full
+    level-0 tile with a valid inner-rows file needs at most 7 hashes per node instead.
 
     Args:
         source: Where tiles come from.
         size: The tree size the tiles are read for (it fixes each partial tile's width).
-        cache: Pyramids of full tiles, shared between readers.
+        cache: Hashed tiles, shared between readers.
+        inner: Where inner-rows files of full level-0 tiles come from, if anywhere.
     """
 
-    def __init__(self, source: TileSource, size: int, cache: TileCache | None = None) -> None:
+    def __init__(
+        self,
+        source: TileSource,
+        size: int,
+        cache: TileCache | None = None,
+        inner: InnerSource | None = None,
+    ) -> None:
         self.source = source
         self.size = size
         self.cache = cache if cache is not None else TileCache()
-        self._local: dict[tuple[int, int], list[bytes]] = {}
+        self.inner = inner
+        self._local: dict[tuple[int, int], _TileView] = {}
 
     def subtree_hash(self, level: int, index: int) -> bytes:
         """Return the hash of the full subtree at tree ``level``, ``index``."""
@@ -356,31 +196,43 @@ class TileHashReader:
             raise LedgerRangeError(f"subtree {level}/{index} is not full in size {self.size}")
         tile_index, offset = divmod(first, TILE_WIDTH)
         available = (self.size >> (TILE_HEIGHT * tile_level)) - tile_index * TILE_WIDTH
-        rows = self._pyramid(tile_level, tile_index, min(available, TILE_WIDTH))
-        position = (offset >> r) * HASH_SIZE
-        return rows[r][position : position + HASH_SIZE]
+        view = self._view(tile_level, tile_index, min(available, TILE_WIDTH))
+        return view.node(r, offset >> r)
 
     def root(self) -> bytes:
         """Root of the tree of :attr:`size` leaves."""
         return tree_root(self, self.size)
 
-    def _pyramid(self, level: int, index: int, width: int) -> list[bytes]:
+    def _view(self, level: int, index: int, width: int) -> _TileView:
         # A reader is bound to one size, so a tile's width never changes within it.
-        rows = self._local.get((level, index))
-        if rows is not None:
-            return rows
-        rows = self.cache.get(level, index, width)
-        if rows is None:
-            # Hash only the prefix this size needs: on the right edge of an older tree size
-            # that is fewer hashes than the whole stored tile.
-            rows = tile_pyramid(self._read(level, index, width)[: width * HASH_SIZE])
-            self.cache.put(level, index, width, rows)
-        self._local[(level, index)] = rows
-        return rows
+        view = self._local.get((level, index))
+        if view is None:
+            view = self.cache.get(level, index, width)
+        if view is None:
+            view = self._hash_tile(level, index, width)
+        self._local[(level, index)] = view
+        return view
+
+    def _hash_tile(self, level: int, index: int, width: int) -> _TileView:
+        data = self._read(level, index, width)
+        if level == 0 and len(data) == FULL_TILE_BYTES and self.inner is not None:
+            blob = self.inner(level, index)
+            upper = decode_inner(blob, data) if blob is not None else None
+            if upper is not None:
+                indexed = _Indexed(data, upper)
+                self.cache.put(level, index, TILE_WIDTH, indexed)
+                return indexed
+        # A level-0 tile is rarely met twice: hash only the prefix this size needs. Higher
+        # tiles are shared by many proofs: hash all that is stored, for every later size.
+        if level == 0:
+            data = data[: width * HASH_SIZE]
+        view = _Pyramid(tile_pyramid(data))
+        self.cache.put(level, index, len(data) // HASH_SIZE, view)
+        return view
 
     def _read(self, level: int, index: int, width: int) -> bytes:
         data = self.source.read_tile(level, index, width)
-        if len(data) < width * HASH_SIZE or len(data) % HASH_SIZE or len(data) > _FULL_TILE_BYTES:
+        if len(data) < width * HASH_SIZE or len(data) % HASH_SIZE or len(data) > FULL_TILE_BYTES:
             raise InvalidTileError(
                 f"{TileCoord(level, index, width).path} is {len(data)} bytes, "
                 f"expected {width * HASH_SIZE}"
@@ -437,7 +289,7 @@ class TileBuilder:
             row = self.edge[level]
             row += value
             touched.add(level)
-            if len(row) < _FULL_TILE_BYTES:
+            if len(row) < FULL_TILE_BYTES:
                 return
             index = ((self.size + 1) >> (TILE_HEIGHT * level)) // TILE_WIDTH - 1
             data = bytes(row)
@@ -473,6 +325,7 @@ class DirectoryTiles:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._prefix = str(self.root)
 
     def file(self, coord: TileCoord) -> Path:
         """The file holding the tile at ``coord``."""
@@ -485,7 +338,8 @@ class DirectoryTiles:
             InvalidTileError: The file is missing (the message names it).
         """
         try:
-            return self.file(coord).read_bytes()
+            with open(os.path.join(self._prefix, coord.path), "rb") as file:  # no Path: hot path
+                return file.read()
         except FileNotFoundError:
             raise InvalidTileError(f"{coord.path} is missing") from None
 
