@@ -21,7 +21,9 @@ Codes never change meaning once released.
     │   ├── LabelLeakageError                      risk.label_leakage
     │   ├── InsufficientLabelsError                risk.insufficient_labels
     │   ├── InvalidInspectionResultError           inspection.invalid
-    │   └── InvalidUserError                       user.invalid
+    │   ├── InvalidUserError                       user.invalid
+    │   ├── InvalidStudyError                      trs.invalid
+    │   └── EventsRejectedError                    events.rejected
     ├── NotFoundError (LookupError)                not_found
     │   ├── QuarantineEntryNotFoundError           quarantine.not_found
     │   ├── ConsignmentNotFoundError               consignment.not_found
@@ -57,6 +59,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConsignmentNotFoundError",
+    "EventsRejectedError",
     "FilingConflictError",
     "InsufficientLabelsError",
     "InvalidColumnMapError",
@@ -66,6 +69,7 @@ __all__ = [
     "InvalidLanePolicyError",
     "InvalidOperatorFileError",
     "InvalidRuleFileError",
+    "InvalidStudyError",
     "InvalidTariffFileError",
     "InvalidUserError",
     "JobNotFoundError",
@@ -259,6 +263,24 @@ class InvalidUserError(InvalidInputError):
 
     code = "user.invalid"
     title = "Invalid user"
+
+
+class InvalidStudyError(InvalidInputError):
+    """A Time Release Study cannot run with the parameters given (period, time zone...)."""
+
+    code = "trs.invalid"
+    title = "Invalid release-time study"
+
+
+class EventsRejectedError(InvalidInputError):
+    """Lifecycle events of a bulk file were rejected; :attr:`problems` lists each one.
+
+    The other rows of the file were stored: the rejected ones are listed (and can be
+    written to a file), so that nothing is lost.
+    """
+
+    code = "events.rejected"
+    title = "Lifecycle events rejected"
 
 
 class NotFoundError(SmartCustomsError, LookupError):
