@@ -199,7 +199,7 @@ def test_events_without_consignment_are_ignored_and_empty_input_gives_empty_figu
         schema=EVENT_SCHEMA,
     )
     study = run_study(frame, None, StudyParams())
-    assert (study.total, study.included) == (0, 0)
+    assert (study.total, study.included, study.unattributed_events) == (0, 0, 1)
     assert study.span(Span.ARRIVAL_RELEASE)["count"] == 0
     assert study.outlier_threshold_s is None and study.outliers.is_empty()
     assert study.quality.to_dicts()[-1]["consignments"] == 0

@@ -9,7 +9,7 @@ Statistics follow :mod:`.stats` (linear-interpolation percentiles), durations in
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import polars as pl
@@ -162,21 +162,36 @@ def _stage_means(sums: pl.DataFrame, counts: pl.DataFrame, keys: list[str]) -> p
     )
     counts = counts.with_columns(pl.col("count").cast(pl.UInt32))
     base = counts.join(grid, how="cross") if keys else grid.join(counts, how="cross")
-    total = pl.col("mean_s").sum()
-    return (
+    means = (
         base.join(sums, on=[*keys, "to"], how="left")
         .with_columns(
             pl.when(pl.col("count") > 0)
             .then(pl.col("stage_s").fill_null(0.0) / pl.col("count"))
             .alias("mean_s")
         )
-        .with_columns((total.over(keys) if keys else total).alias("_total"))
-        .with_columns(
-            pl.when(pl.col("_total") > 0).then(pl.col("mean_s") / pl.col("_total")).alias("share")
-        )
         .sort(*keys, "_order")
-        .select(*keys, "stage", "responsibility", "mean_s", "share", "count")
     )
+    return _with_share(means, "mean_s", keys).select(
+        *keys, "stage", "responsibility", "mean_s", "share", "count"
+    )
+
+
+def _with_share(frame: pl.DataFrame, value: str, keys: list[str]) -> pl.DataFrame:
+    """Add ``share``: ``value`` over its group's total (null when the total is 0).
+
+    Divided in Python: Polars divides by a broadcast scalar as a multiplication by its
+    inverse, which can differ in the last bit from one query plan to another.
+    """
+    groups = frame.select(keys).rows() if keys else [()] * frame.height
+    values = frame.get_column(value).to_list()
+    totals: dict[tuple[Any, ...], float] = {}
+    for group, v in zip(groups, values, strict=True):
+        totals[group] = totals.get(group, 0.0) + (v or 0.0)
+    shares = [
+        v / totals[g] if v is not None and totals[g] else None
+        for g, v in zip(groups, values, strict=True)
+    ]
+    return frame.with_columns(pl.Series("share", shares, dtype=pl.Float64))
 
 
 def breakdown(table: pl.LazyFrame, dimension: Dimension) -> pl.DataFrame:
@@ -187,13 +202,13 @@ def breakdown(table: pl.LazyFrame, dimension: Dimension) -> pl.DataFrame:
     included consignments).
     """
     release = pl.when(_INCLUDED).then(span_expr(Span.ARRIVAL_RELEASE))
-    return (
+    frame = (
         table.group_by(pl.col(dimension.value).alias("value"))
         .agg(*stat_exprs(release), (~_INCLUDED).sum().cast(pl.UInt32).alias("excluded"))
-        .with_columns((pl.col("count") / pl.col("count").sum()).fill_nan(None).alias("share"))
         .sort("value")
         .collect()
     )
+    return _with_share(frame, "count", [])
 
 
 def _local_arrival(timezone: str) -> pl.Expr:

@@ -29,6 +29,7 @@ from smartcustoms.trs.columns import (
     CONSIGNMENT_ID,
     EXCLUSION,
     MILESTONES,
+    N_EVENTS,
     REFERENCE_AT,
     Dimension,
     Exclusion,
@@ -172,6 +173,7 @@ class Study:
         outlier_threshold_s: The fence (``None`` without consignments).
         outlier_count: How many consignments are beyond it.
         quality: Data-quality counters per office and in total.
+        unattributed_events: Events without a consignment id (ignored, counted here).
         timelines: The checked timeline table (one row per consignment of the study).
     """
 
@@ -193,6 +195,7 @@ class Study:
     outlier_threshold_s: float | None
     outlier_count: int
     quality: pl.DataFrame
+    unattributed_events: int
     timelines: pl.DataFrame = field(repr=False)
 
     def span(self, span: Span) -> dict[str, Any]:
@@ -257,6 +260,7 @@ class Study:
                 "listed": _records(self.outliers),
             },
             "quality": _records(self.quality),
+            "unattributed_events": self.unattributed_events,
         }
 
 
@@ -292,7 +296,8 @@ def run_study(
 
     Args:
         events: Lifecycle events (:data:`~smartcustoms.model.events.EVENT_SCHEMA`; ``source``
-            is not needed). Events without a consignment id are ignored.
+            is not needed). Events without a consignment id are counted
+            (:attr:`Study.unattributed_events`) and otherwise ignored.
         attributes: Consignment facts for the breakdowns (:data:`~.columns.ATTRIBUTE_SCHEMA`).
         params: Period, filters and checks (defaults: all data, arrival basis, UTC).
 
@@ -306,14 +311,18 @@ def run_study(
     problems = params.problems()
     if problems:
         raise InvalidStudyError("the study cannot run with these parameters", tuple(problems))
-    lazy = events.lazy().filter(pl.col(CONSIGNMENT_ID).is_not_null())
     facts = None if attributes is None else attributes.lazy()
-    checked = check_timelines(pivot_events(lazy), tolerance=params.tolerance, as_of=params.as_of)
-    table = _scope(with_dimensions(checked, facts), params).collect()
-    return _figures(table, params)
+    checked = check_timelines(
+        pivot_events(events.lazy()), tolerance=params.tolerance, as_of=params.as_of
+    )
+    every = with_dimensions(checked, facts).collect()
+    known = pl.col(CONSIGNMENT_ID).is_not_null() & (pl.col(CONSIGNMENT_ID) != "")
+    unattributed = int(every.filter(~known).get_column(N_EVENTS).sum())
+    table = _scope(every.lazy().filter(known), params).collect()
+    return _figures(table, params, unattributed)
 
 
-def _figures(table: pl.DataFrame, params: StudyParams) -> Study:
+def _figures(table: pl.DataFrame, params: StudyParams, unattributed: int) -> Study:
     lazy = table.lazy()
     reasons = table.get_column(EXCLUSION).value_counts()
     found = dict(zip(reasons[EXCLUSION].to_list(), reasons["count"].to_list(), strict=True))
@@ -342,6 +351,7 @@ def _figures(table: pl.DataFrame, params: StudyParams) -> Study:
         outlier_threshold_s=threshold,
         outlier_count=beyond,
         quality=figures.quality(lazy),
+        unattributed_events=unattributed,
         timelines=table,
     )
 
