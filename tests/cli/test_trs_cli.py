@@ -67,10 +67,13 @@ def test_importing_the_fixture_then_the_report_gives_the_hand_computed_figures(
     code, out, _ = run(
         "trs", "report", "--as-of", AS_OF.isoformat(), "--by", "office",
         "--parquet", str(tmp_path / "i.parquet"), "--csv", str(tmp_path / "i.csv"),
+        "--html", str(tmp_path / "r.html"),
     )  # fmt: skip
     assert code == 0
     assert "Average release time" in out and "6.23 h" in out  # 374 minutes
     assert "By office" in out and "By lane" not in out
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 4 and "6.23 h" in page
     table = pl.read_parquet(tmp_path / "i.parquet")
     assert table.height == 9 and pl.read_csv(tmp_path / "i.csv").height == 9
     c1 = table.filter(pl.col("consignment_id") == "C1").to_dicts()[0]

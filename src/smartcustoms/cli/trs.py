@@ -1,8 +1,8 @@
 """``smartcustoms trs``: the Time Release Study, in the terminal, as HTML, as data.
 
 ``trs report`` runs the study on the store (``--db``) or on files (``--events``, with
-``--attributes``), prints its tables, and optionally writes the per-consignment interval
-table (``--parquet``, ``--csv``). ``--json``
+``--attributes``), prints its tables, and optionally writes a self-contained HTML report with
+charts (``--html``) and the per-consignment interval table (``--parquet``, ``--csv``). ``--json``
 prints every figure as one document. See ``docs/trs.md``.
 """
 
@@ -25,6 +25,7 @@ from smartcustoms.trs import Basis, Dimension, Study, StudyParams, run_study, st
 from smartcustoms.trs import labels as words
 from smartcustoms.trs.columns import Exclusion, Responsibility, Span, Stage
 from smartcustoms.trs.files import read_attributes, read_events, write_interval_table
+from smartcustoms.trs.html import render_html
 
 __all__ = ["parse_instant", "trs_group"]
 
@@ -234,6 +235,11 @@ def print_study(study: Study, console: Console, by: Sequence[Dimension]) -> None
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Consignment attributes for the breakdowns (with --events).",
 )
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a self-contained HTML report with charts.",
+)
 @click.option("--parquet", type=click.Path(dir_okay=False, path_type=Path), help="Intervals.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
 @db_option
@@ -251,6 +257,7 @@ def report(
     outliers: int,
     events_file: Path | None,
     attributes_file: Path | None,
+    html: Path | None,
     parquet: Path | None,
     csv_path: Path | None,
     database_url: str | None,
@@ -273,6 +280,9 @@ def report(
     else:
         study = study_from_source(TrsRecords(make_platform(database_url).store), params)
     written = {}
+    if html is not None:
+        html.write_text(render_html(study), encoding="utf-8")
+        written["html"] = str(html)
     for path in (parquet, csv_path):
         if path is not None:
             write_interval_table(study, path)

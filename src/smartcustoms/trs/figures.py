@@ -32,7 +32,7 @@ from smartcustoms.trs.columns import (
 )
 from smartcustoms.trs.sequence import stage_table, walk
 from smartcustoms.trs.stats import STATS_SCHEMA, stat_exprs, summarise
-from smartcustoms.trs.timelines import span_expr
+from smartcustoms.trs.timelines import UNKNOWN, span_expr
 
 __all__ = [
     "HISTOGRAM_EDGES_H",
@@ -205,10 +205,31 @@ def breakdown(table: pl.LazyFrame, dimension: Dimension) -> pl.DataFrame:
     frame = (
         table.group_by(pl.col(dimension.value).alias("value"))
         .agg(*stat_exprs(release), (~_INCLUDED).sum().cast(pl.UInt32).alias("excluded"))
-        .sort("value")
         .collect()
     )
-    return _with_share(frame, "count", [])
+    ordered = sorted(frame.get_column("value").to_list(), key=_value_order)
+    frame = frame.join(
+        pl.DataFrame(
+            {"value": ordered, "_order": range(len(ordered))},
+            schema={"value": pl.String(), "_order": pl.Int64()},
+        ),
+        on="value",
+    ).sort("_order")
+    return _with_share(frame.drop("_order"), "count", [])
+
+
+_ROMAN: Final = {"I": 1, "V": 5, "X": 10, "L": 50}
+
+
+def _value_order(value: str) -> tuple[int, int, str]:
+    """Values in reading order: HS sections by number, ``unknown`` last, the rest by name."""
+    if value == UNKNOWN:
+        return (2, 0, value)
+    if value and set(value) <= set(_ROMAN):
+        numbers = [_ROMAN[c] for c in value]
+        total = sum(-n if n < m else n for n, m in zip(numbers, [*numbers[1:], 0], strict=True))
+        return (0, total, value)
+    return (1, 0, value)
 
 
 def _local_arrival(timezone: str) -> pl.Expr:

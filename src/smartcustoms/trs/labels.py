@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Final
 
 from smartcustoms.model.events import EventType
-from smartcustoms.trs.columns import TRANSPORT_MODES, Check, Dimension, Exclusion, Responsibility
+from smartcustoms.trs.columns import Check, Dimension, Exclusion, Responsibility
 from smartcustoms.trs.columns import Span as SpanCode
 from smartcustoms.trs.columns import Stage as StageCode
 
@@ -21,6 +21,8 @@ __all__ = [
     "DIMENSIONS",
     "EXCLUSIONS",
     "MILESTONES",
+    "MODES",
+    "N_",
     "RESPONSIBILITIES",
     "SPANS",
     "STAGES",
@@ -30,99 +32,125 @@ __all__ = [
     "value_label",
 ]
 
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, do not translate yet"
+    """Mark ``message`` for extraction (``scripts/i18n.py``); return it unchanged."""
+    return message
+
+
 MILESTONES: Final = {
-    EventType.LODGEMENT: "Lodgement",
-    EventType.ARRIVAL: "Arrival",
-    EventType.UNLOADING: "Unloading",
-    EventType.ACCEPTANCE: "Acceptance",
-    EventType.RISK_DECISION: "Risk decision",
-    EventType.DOCUMENT_CHECK_START: "Documentary check start",
-    EventType.DOCUMENT_CHECK_END: "Documentary check end",
-    EventType.PHYSICAL_INSPECTION_START: "Physical inspection start",
-    EventType.PHYSICAL_INSPECTION_END: "Physical inspection end",
-    EventType.AGENCY_HOLD: "Other-agency hold",
-    EventType.AGENCY_RELEASE: "Other-agency release",
-    EventType.ASSESSMENT: "Assessment",
-    EventType.PAYMENT: "Payment",
-    EventType.RELEASE: "Release",
-    EventType.EXIT: "Exit",
+    EventType.LODGEMENT: N_("Lodgement"),
+    EventType.ARRIVAL: N_("Arrival"),
+    EventType.UNLOADING: N_("Unloading"),
+    EventType.ACCEPTANCE: N_("Acceptance"),
+    EventType.RISK_DECISION: N_("Risk decision"),
+    EventType.DOCUMENT_CHECK_START: N_("Documentary check start"),
+    EventType.DOCUMENT_CHECK_END: N_("Documentary check end"),
+    EventType.PHYSICAL_INSPECTION_START: N_("Physical inspection start"),
+    EventType.PHYSICAL_INSPECTION_END: N_("Physical inspection end"),
+    EventType.AGENCY_HOLD: N_("Other-agency hold"),
+    EventType.AGENCY_RELEASE: N_("Other-agency release"),
+    EventType.ASSESSMENT: N_("Assessment"),
+    EventType.PAYMENT: N_("Payment"),
+    EventType.RELEASE: N_("Release"),
+    EventType.EXIT: N_("Exit"),
 }
 
 STAGES: Final = {
-    StageCode.UNLOADING: "Unloading",
-    StageCode.LODGEMENT: "Lodgement after arrival",
-    StageCode.ACCEPTANCE: "Acceptance",
-    StageCode.RISK_DECISION: "Risk decision",
-    StageCode.DOCUMENT_QUEUE: "Queue for documentary check",
-    StageCode.DOCUMENT_CHECK: "Documentary check",
-    StageCode.INSPECTION_QUEUE: "Queue for physical inspection",
-    StageCode.INSPECTION: "Physical inspection",
-    StageCode.AGENCY_HOLD: "Until other-agency hold",
-    StageCode.AGENCY_RELEASE: "Other-agency hold",
-    StageCode.ASSESSMENT: "Assessment",
-    StageCode.PAYMENT: "Payment",
-    StageCode.RELEASE: "Until release",
+    StageCode.UNLOADING: N_("Unloading"),
+    StageCode.LODGEMENT: N_("Lodgement after arrival"),
+    StageCode.ACCEPTANCE: N_("Acceptance"),
+    StageCode.RISK_DECISION: N_("Risk decision"),
+    StageCode.DOCUMENT_QUEUE: N_("Queue for documentary check"),
+    StageCode.DOCUMENT_CHECK: N_("Documentary check"),
+    StageCode.INSPECTION_QUEUE: N_("Queue for physical inspection"),
+    StageCode.INSPECTION: N_("Physical inspection"),
+    StageCode.AGENCY_HOLD: N_("Until other-agency hold"),
+    StageCode.AGENCY_RELEASE: N_("Other-agency hold"),
+    StageCode.ASSESSMENT: N_("Assessment"),
+    StageCode.PAYMENT: N_("Payment"),
+    StageCode.RELEASE: N_("Until release"),
 }
 
 SPANS: Final = {
-    SpanCode.ARRIVAL_RELEASE: "Arrival to release",
-    SpanCode.ACCEPTANCE_RELEASE: "Acceptance to release",
-    SpanCode.LODGEMENT_RELEASE: "Lodgement to release",
-    SpanCode.RELEASE_EXIT: "Release to exit",
+    SpanCode.ARRIVAL_RELEASE: N_("Arrival to release"),
+    SpanCode.ACCEPTANCE_RELEASE: N_("Acceptance to release"),
+    SpanCode.LODGEMENT_RELEASE: N_("Lodgement to release"),
+    SpanCode.RELEASE_EXIT: N_("Release to exit"),
 }
 
 DIMENSIONS: Final = {
-    Dimension.LANE: "Lane",
-    Dimension.TRANSPORT_MODE: "Mode of transport",
-    Dimension.OFFICE: "Office",
-    Dimension.AEO: "AEO status",
-    Dimension.PRE_ARRIVAL: "Lodgement",
-    Dimension.AGENCY: "Other agencies",
-    Dimension.HS_SECTION: "HS section",
+    Dimension.LANE: N_("Lane"),
+    Dimension.TRANSPORT_MODE: N_("Mode of transport"),
+    Dimension.OFFICE: N_("Office"),
+    Dimension.AEO: N_("AEO status"),
+    Dimension.PRE_ARRIVAL: N_("Lodgement"),
+    Dimension.AGENCY: N_("Other agencies"),
+    Dimension.HS_SECTION: N_("HS section"),
 }
 
 RESPONSIBILITIES: Final = {
-    Responsibility.CUSTOMS: "Customs",
-    Responsibility.OTHER_AGENCY: "Other agencies",
-    Responsibility.TRADE: "Trade",
+    Responsibility.CUSTOMS: N_("Customs"),
+    Responsibility.OTHER_AGENCY: N_("Other agencies"),
+    Responsibility.TRADE: N_("Trade"),
 }
 
 EXCLUSIONS: Final = {
-    Exclusion.OUT_OF_ORDER: "Milestones out of order",
-    Exclusion.FUTURE: "Milestone after the as-of time",
-    Exclusion.NO_RELEASE: "Not released (or release not reported)",
-    Exclusion.NO_ARRIVAL: "Released without arrival",
+    Exclusion.OUT_OF_ORDER: N_("Milestones out of order"),
+    Exclusion.FUTURE: N_("Milestone after the as-of time"),
+    Exclusion.NO_RELEASE: N_("Not released (or release not reported)"),
+    Exclusion.NO_ARRIVAL: N_("Released without arrival"),
 }
 
 CHECKS: Final = {
-    Check.DUPLICATE: "Duplicate events",
-    Check.REPEATED: "Milestones repeated at another time",
-    Check.INVALID_EVENT: "Invalid events",
-    Check.MISSING: "Missing lodgement or acceptance",
-    Check.UNPAIRED: "Checks or holds not closed",
-    Check.CLOCK_SKEW: "Clock skew corrected",
-    Check.OUT_OF_ORDER: "Out of order",
-    Check.FUTURE: "After the as-of time",
+    Check.DUPLICATE: N_("Duplicate events"),
+    Check.REPEATED: N_("Milestones repeated at another time"),
+    Check.INVALID_EVENT: N_("Invalid events"),
+    Check.MISSING: N_("Missing lodgement or acceptance"),
+    Check.UNPAIRED: N_("Checks or holds not closed"),
+    Check.CLOCK_SKEW: N_("Clock skew corrected"),
+    Check.OUT_OF_ORDER: N_("Out of order"),
+    Check.FUTURE: N_("After the as-of time"),
 }
 
 VALUES: Final = {
-    "red": "red",
-    "yellow": "yellow",
-    "green": "green",
-    "blue": "blue",
-    "aeo": "AEO",
-    "mra": "AEO under an MRA",
-    "non_aeo": "not AEO",
-    "pre_arrival": "before arrival",
-    "post_arrival": "after arrival",
-    "agency": "held by another agency",
-    "no_agency": "no other agency",
-    "unknown": "unknown",
+    "red": N_("red"),
+    "yellow": N_("yellow"),
+    "green": N_("green"),
+    "blue": N_("blue"),
+    "aeo": N_("AEO"),
+    "mra": N_("AEO under an MRA"),
+    "non_aeo": N_("not AEO"),
+    "pre_arrival": N_("before arrival"),
+    "post_arrival": N_("after arrival"),
+    "agency": N_("held by another agency"),
+    "no_agency": N_("no other agency"),
+    "unknown": N_("unknown"),
 }
 """Dimension values that are codes (offices and HS sections are shown as they are; modes of
-transport as their code and name)."""
+transport as their code and name, :data:`MODES`)."""
 
-WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MODES: Final = {
+    "1": N_("sea"),
+    "2": N_("rail"),
+    "3": N_("road"),
+    "4": N_("air"),
+    "5": N_("post"),
+    "7": N_("fixed installation"),
+    "8": N_("inland waterway"),
+    "9": N_("own propulsion"),
+}
+"""Names of the UN/ECE Rec. 19 modes of transport (as :data:`~.columns.TRANSPORT_MODES`)."""
+
+WEEKDAYS: Final = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 
 ALL_LABELS: Final = (
     *MILESTONES.values(),
@@ -133,7 +161,7 @@ ALL_LABELS: Final = (
     *EXCLUSIONS.values(),
     *CHECKS.values(),
     *VALUES.values(),
-    *TRANSPORT_MODES.values(),
+    *MODES.values(),
     *WEEKDAYS,
 )
 """Every English word of this module (what a translation catalogue must cover)."""
@@ -145,8 +173,8 @@ def _same(text: str) -> str:
 
 def value_label(value: str, translate: Callable[[str], str] = _same) -> str:
     """The words for a dimension value, translated (offices, HS sections: as they are)."""
-    if value in TRANSPORT_MODES:
-        return f"{value} {translate(TRANSPORT_MODES[value])}"
+    if value in MODES:
+        return f"{value} {translate(MODES[value])}"
     return translate(VALUES[value]) if value in VALUES else value
 
 
