@@ -12,7 +12,7 @@ import pytest
 import smartcustoms
 
 SRC = Path(smartcustoms.__file__).parent
-DOMAINS = ("model", "intake", "tariff", "synth", "risk", "aeo")
+DOMAINS = ("model", "intake", "tariff", "synth", "risk", "aeo", "trs")
 FORBIDDEN_IN_DOMAINS = ("fastapi", "sqlalchemy", "click", "jinja2", "alembic", "starlette")
 
 

@@ -36,7 +36,9 @@ Codes never change meaning once released.
     │   ├── CommitmentMismatchError                ledger.commitment_mismatch
     │   ├── InvalidPolicyError                     ledger.policy_invalid
     │   ├── InvalidProofBundleError                ledger.bundle_invalid
-    │   └── InconsistentCheckpointError            witness.inconsistent
+    │   ├── InconsistentCheckpointError            witness.inconsistent
+    │   ├── InvalidStudyError                      trs.invalid
+    │   └── EventsRejectedError                    events.rejected
     ├── NotFoundError (LookupError)                not_found
     │   ├── QuarantineEntryNotFoundError           quarantine.not_found
     │   ├── ConsignmentNotFoundError               consignment.not_found
@@ -87,6 +89,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConsignmentNotFoundError",
+    "EventsRejectedError",
     "FilingConflictError",
     "InconsistentCheckpointError",
     "InsufficientLabelsError",
@@ -106,6 +109,7 @@ __all__ = [
     "InvalidRuleFileError",
     "InvalidSignatureError",
     "InvalidStatementError",
+    "InvalidStudyError",
     "InvalidTariffFileError",
     "InvalidTileError",
     "InvalidUserError",
@@ -310,6 +314,24 @@ class InvalidUserError(InvalidInputError):
 
     code = "user.invalid"
     title = "Invalid user"
+
+
+class InvalidStudyError(InvalidInputError):
+    """A Time Release Study cannot run with the parameters given (period, time zone...)."""
+
+    code = "trs.invalid"
+    title = "Invalid release-time study"
+
+
+class EventsRejectedError(InvalidInputError):
+    """Lifecycle events of a bulk file were rejected; :attr:`problems` lists each one.
+
+    The other rows of the file were stored: the rejected ones are listed (and can be
+    written to a file), so that nothing is lost.
+    """
+
+    code = "events.rejected"
+    title = "Lifecycle events rejected"
 
 
 class NotFoundError(SmartCustomsError, LookupError):

@@ -18,12 +18,14 @@ from smartcustoms.cli.aeo import aeo_group
 from smartcustoms.cli.assess import assess_command
 from smartcustoms.cli.clear import clear_command, demo_command
 from smartcustoms.cli.db import db_group
+from smartcustoms.cli.events import events_group
 from smartcustoms.cli.ledger import ledger_group, mra_group
 from smartcustoms.cli.quarantine import quarantine_group
 from smartcustoms.cli.risk import risk_group
 from smartcustoms.cli.serve import serve_command
 from smartcustoms.cli.synth import synth_group
 from smartcustoms.cli.tariff import tariff_group
+from smartcustoms.cli.trs import trs_group
 from smartcustoms.cli.users import users_group
 from smartcustoms.errors import SmartCustomsError
 
@@ -56,6 +58,8 @@ cli.add_command(synth_group)
 cli.add_command(db_group)
 cli.add_command(risk_group)
 cli.add_command(users_group)
+cli.add_command(events_group)
+cli.add_command(trs_group)
 cli.add_command(serve_command)
 cli.add_command(aeo_group)
 cli.add_command(ledger_group)

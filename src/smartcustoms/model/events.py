@@ -7,7 +7,7 @@ payment, release, exit). Events are the source of truth for release-time measure
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Final
 
@@ -17,7 +17,13 @@ from smartcustoms.errors import Problem
 from smartcustoms.model.columns import TIMESTAMP
 from smartcustoms.model.timestamps import parse_timestamp
 
-__all__ = ["EVENT_INPUT_FIELDS", "EVENT_SCHEMA", "EventType", "parse_events"]
+__all__ = [
+    "EVENT_INPUT_FIELDS",
+    "EVENT_SCHEMA",
+    "EventType",
+    "parse_event_frame",
+    "parse_events",
+]
 
 
 class EventType(StrEnum):
@@ -104,14 +110,8 @@ def parse_events(
         },
         schema=dict.fromkeys(EVENT_INPUT_FIELDS, pl.String()),
     ).with_row_index("_i")
+    checked = _checked(raw)
     types = [t.value for t in EventType]
-    checked = raw.with_columns(
-        parse_timestamp(pl.col("occurred_at"), allow_dates=False).alias("_at"),
-        pl.col("event_type").is_in(types).fill_null(False).alias("_type_ok"),
-        (pl.col("consignment_id").str.strip_chars().str.len_chars() > 0)
-        .fill_null(False)
-        .alias("_id_ok"),
-    )
     bad = checked.filter(~pl.col("_type_ok") | ~pl.col("_id_ok") | pl.col("_at").is_null())
     for row in bad.iter_rows(named=True):
         where = f"{path}[{row['_i']}]"
@@ -144,6 +144,82 @@ def parse_events(
         pl.lit(source).alias("source"),
     ).cast(dict(EVENT_SCHEMA))  # type: ignore[arg-type]
     return frame, sorted(problems, key=lambda p: (_index(p.path), p.path))
+
+
+def _checked(raw: pl.DataFrame) -> pl.DataFrame:
+    """``raw`` with ``_at`` (parsed time), ``_type_ok`` and ``_id_ok``.
+
+    ``occurred_at`` may be text (ISO 8601) or already a datetime (naive taken as UTC).
+    """
+    types = [t.value for t in EventType]
+    at = raw.schema["occurred_at"]
+    if isinstance(at, pl.Datetime):
+        parsed = (
+            pl.col("occurred_at").dt.convert_time_zone("UTC")
+            if at.time_zone
+            else pl.col("occurred_at").dt.replace_time_zone("UTC")
+        ).cast(TIMESTAMP)
+    else:
+        parsed = parse_timestamp(pl.col("occurred_at").cast(pl.String), allow_dates=False)
+    return raw.with_columns(
+        parsed.alias("_at"),
+        pl.col("event_type").is_in(types).fill_null(False).alias("_type_ok"),
+        (pl.col("consignment_id").str.strip_chars().str.len_chars() > 0)
+        .fill_null(False)
+        .alias("_id_ok"),
+    )
+
+
+def parse_event_frame(
+    raw: pl.DataFrame, *, source: str, where: Callable[[int], str] | None = None
+) -> tuple[pl.DataFrame, list[Problem], pl.Series]:
+    """Check a frame of filed events (a bulk file) and keep the good rows.
+
+    Unlike :func:`parse_events`, which is all or nothing, the good rows are returned for
+    storing and the bad ones are named, so a caller can store the first and keep the others.
+
+    Args:
+        raw: Columns ``consignment_id``, ``event_type``, ``occurred_at`` (ISO 8601 text or a
+            datetime) and optionally ``office``; values as text.
+        source: Who reported them (stored with each event).
+        where: Location of row ``i`` in problems (default ``events[i]``).
+
+    Returns:
+        The valid events (:data:`EVENT_SCHEMA`, in row order), every problem of the bad rows
+        (codes ``event.consignment``, ``event.type``, ``event.time``), and the indices of the
+        bad rows (``UInt32``).
+    """
+    locate = where or (lambda i: f"events[{i}]")
+    frame = raw if "office" in raw.columns else raw.with_columns(office=pl.lit(None, pl.String))
+    frame = frame.with_columns(
+        *(pl.col(c).cast(pl.String) for c in ("consignment_id", "event_type", "office"))
+    ).with_row_index("_i")
+    checked = _checked(frame)
+    ok = pl.col("_type_ok") & pl.col("_id_ok") & pl.col("_at").is_not_null()
+    problems: list[Problem] = []
+    bad = checked.filter(~ok)
+    for row in bad.iter_rows(named=True):
+        at = locate(int(row["_i"]))
+        if not row["_id_ok"]:
+            problems.append(Problem("event.consignment", at, "consignment id missing"))
+        if not row["_type_ok"]:
+            problems.append(Problem("event.type", at, f"unknown event type {row['event_type']!r}"))
+        if row["_at"] is None:
+            problems.append(
+                Problem(
+                    "event.time",
+                    at,
+                    f"occurred_at {row['occurred_at']!r} is not an ISO 8601 date-time",
+                )
+            )
+    good = checked.filter(ok).select(
+        pl.col("consignment_id").str.strip_chars(),
+        "event_type",
+        pl.col("_at").alias("occurred_at"),
+        "office",
+        pl.lit(source).alias("source"),
+    )
+    return good.cast(dict(EVENT_SCHEMA)), problems, bad.get_column("_i")  # type: ignore[arg-type]
 
 
 def _index(path: str) -> int:

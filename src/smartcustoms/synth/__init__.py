@@ -21,7 +21,9 @@ and streams chunk by chunk::
     write_traffic(TrafficConfig(consignments=1_000_000, seed=7), "day.jsonl",
                   events="events.parquet", labels="labels.parquet")
 
-See ``docs/synthetic-traffic.md``.
+:func:`generate_timelines` draws the lifecycle timelines alone (with the consignment facts
+a Time Release Study breaks figures down by), about ten times faster, for release-time
+benchmarks. See ``docs/synthetic-traffic.md``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from smartcustoms.synth.revenue import (
     tariff_assessor,
     with_revenue_at_stake,
 )
+from smartcustoms.synth.timelines import TimelineChunk, generate_timelines
 from smartcustoms.synth.traffic import TrafficChunk, TrafficGenerator, generate_traffic
 from smartcustoms.synth.writers import TableWriter, filing_records, item_rows
 
@@ -63,11 +66,13 @@ __all__ = [
     "FraudRates",
     "FraudType",
     "TableWriter",
+    "TimelineChunk",
     "TrafficChunk",
     "TrafficConfig",
     "TrafficGenerator",
     "TrafficSummary",
     "filing_records",
+    "generate_timelines",
     "generate_traffic",
     "item_rows",
     "load_catalogue",
