@@ -17,6 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 PORTAL = Path(__file__).resolve().parents[1] / "src" / "smartcustoms" / "portal"
+TRS = PORTAL.parent / "trs"
 LANGS = ("fr", "es")
 
 
@@ -24,10 +25,17 @@ def extract() -> Catalog:
     catalog = Catalog(project="smartcustoms", charset="utf-8")
     method_map = [("templates/**.html", "jinja2.ext:babel_extract"), ("*.py", "python")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}, "*.py": {}}
+    keywords = {"_": None, "gettext": None, "N_": None}
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(PORTAL), method_map, options, keywords={"_": None, "gettext": None, "N_": None}
+        str(PORTAL), method_map, options, keywords=keywords
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    # the Time Release Study's report speaks through the portal's catalogues too
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(TRS), [("*.py", "python")], {"*.py": {}}, keywords=keywords
+    ):
+        where = f"../trs/{filename}"
+        catalog.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
     return catalog
 
 

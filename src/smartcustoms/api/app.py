@@ -25,6 +25,7 @@ from smartcustoms.api.routers import (
     officer,
     quarantine,
     system,
+    trs,
 )
 from smartcustoms.api.security import refuse_nul
 from smartcustoms.clearance.batcher import DecisionBatcher
@@ -48,6 +49,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     events.router,
     aeo.router,
     ledger.router,
+    trs.router,
 )
 """The routers of version 1; later domains (TRS, ledger) append theirs here."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -132,8 +132,20 @@ def dashboard(request: Request) -> Response:
         return _to_login(request)
     offices = principal.offices if principal.role is Role.OFFICER else None
     today = datetime.now(UTC).date()
-    figures = Indicators(_platform(request).store).day(today, offices=offices)
-    return render(request, "dashboard.html", {"figures": figures, "offices": offices})
+    platform = _platform(request)
+    figures = Indicators(platform.store).day(today, offices=offices)
+    release = None
+    if principal.role in (Role.OFFICER, Role.ANALYST, Role.ADMIN):
+        # the release-time tiles are the Time Release Study of today's releases
+        from smartcustoms.api.routers.trs import StudyQuery, run_for
+        from smartcustoms.trs import Basis
+
+        start = datetime.combine(today, datetime.min.time(), UTC)
+        query = StudyQuery(start=start, end=start + timedelta(days=1), basis=Basis.RELEASE)
+        release = run_for(platform, principal, query).publication()
+    return render(
+        request, "dashboard.html", {"figures": figures, "offices": offices, "release": release}
+    )
 
 
 def _html_error(request: Request, error: SmartCustomsError | None, status: int) -> Response:
@@ -167,12 +179,13 @@ def install_portal(app: FastAPI, platform: SmartCustoms) -> None:
         StaticFiles(directory=str(resources.files("smartcustoms.portal") / "static")),
         name="portal-static",
     )
-    from smartcustoms.portal import analyst, ledger, officer
+    from smartcustoms.portal import analyst, ledger, officer, trs
 
     app.include_router(router)
     app.include_router(officer.router)
     app.include_router(analyst.router)
     app.include_router(ledger.router)
+    app.include_router(trs.router)
     app.state.html_error = _html_error
 
     @app.get("/", include_in_schema=False)
