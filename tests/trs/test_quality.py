@@ -250,3 +250,17 @@ def test_filter_on_a_dimension_value() -> None:
     frame = events(*released("C"), *released("D", office="B"))
     study = run_study(frame, None, StudyParams(filters={Dimension.OFFICE: frozenset({"B"})}))
     assert study.timelines["consignment_id"].to_list() == ["D"]
+
+
+def test_attributes_without_events_are_ignored_and_repeated_rows_resolved() -> None:
+    attributes = pl.DataFrame(
+        {
+            "consignment_id": ["C", "C", "GHOST"],
+            "transport_mode": ["5", "4", "1"],
+            "aeo_status": [None, "none", "national"],
+        }
+    )
+    study = run_study(events(*released()), attributes, StudyParams())
+    assert study.total == 1  # GHOST has attributes but no event
+    row = study.timelines.to_dicts()[0]
+    assert (row["transport_mode"], row["aeo"]) == ("4", "non_aeo")  # smallest value per column

@@ -31,7 +31,7 @@ from smartcustoms.trs.columns import (
     stage_column,
 )
 from smartcustoms.trs.sequence import stage_table, walk
-from smartcustoms.trs.stats import STATS_SCHEMA, stat_exprs, summarise
+from smartcustoms.trs.stats import STATS_SCHEMA, sorted_stat_exprs, stat_exprs
 from smartcustoms.trs.timelines import UNKNOWN, span_expr
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "outliers",
     "patterns",
     "quality",
+    "ranked",
     "sequence",
     "spans",
     "weekly",
@@ -75,20 +76,41 @@ def included(table: pl.LazyFrame) -> pl.LazyFrame:
     return table.filter(_INCLUDED).with_columns(span_expr(Span.ARRIVAL_RELEASE).alias(RELEASE_S))
 
 
-def spans(table: pl.LazyFrame) -> pl.DataFrame:
+def ranked(table: pl.LazyFrame) -> pl.DataFrame:
+    """The included consignments sorted by release time: what the other figures read.
+
+    Sorted once, so that every breakdown reads its percentiles at their positions
+    (:func:`~.stats.sorted_stat_exprs`) instead of sorting each group again.
+    """
+    return included(table).sort(RELEASE_S, CONSIGNMENT_ID).collect()
+
+
+def _grouped(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Release-time statistics per group of ``by`` over rows sorted by release time."""
+    return frame.group_by(by).agg(sorted_stat_exprs(RELEASE_S)).sort(by)
+
+
+def spans(inc: pl.LazyFrame) -> pl.DataFrame:
     """Statistics of each headline interval (:class:`~.columns.Span`), one row each.
 
-    ``count`` is the number of included consignments with both milestones of the span.
+    Args:
+        inc: The included consignments (:func:`ranked`).
+
+    Returns:
+        One row per span; ``count`` is the number of included consignments with both
+        milestones of the span.
     """
     rows = [
-        included(table).select(pl.lit(span.value).alias("span"), *stat_exprs(span_expr(span)))
-        for span in Span
+        inc.select(pl.lit(span.value).alias("span"), *stat_exprs(span_expr(span))) for span in Span
     ]
     return pl.concat(pl.collect_all(rows))
 
 
-def sequence(table: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def sequence(inc: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Intervals between consecutive milestones, and the stages, overall and per lane.
+
+    Args:
+        inc: The included consignments (:func:`ranked`).
 
     Returns:
         ``(intervals, stages, stages_by_lane)``:
@@ -101,7 +123,7 @@ def sequence(table: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFr
           ``share`` of the mean release time, ``count`` of consignments;
         * ``stages_by_lane`` - the same with ``lane`` first.
     """
-    rows = included(table).select(Dimension.LANE.value, *(m.value for m in MILESTONES)).collect()
+    rows = inc.select(Dimension.LANE.value, *(m.value for m in MILESTONES)).collect()
     lanes = rows.get_column(Dimension.LANE.value)
     names = lanes.unique().sort()
     codes = lanes.cast(pl.Enum(names)).to_physical().cast(pl.Int64).to_numpy()
@@ -194,19 +216,27 @@ def _with_share(frame: pl.DataFrame, value: str, keys: list[str]) -> pl.DataFram
     return frame.with_columns(pl.Series("share", shares, dtype=pl.Float64))
 
 
-def breakdown(table: pl.LazyFrame, dimension: Dimension) -> pl.DataFrame:
+def breakdown(table: pl.LazyFrame, inc: pl.LazyFrame, dimension: Dimension) -> pl.DataFrame:
     """Release-time statistics per value of ``dimension``, with ``excluded`` per value.
 
-    Columns: the dimension's values as ``value``, :data:`~.stats.STATISTICS` of the included
-    consignments, ``excluded`` (consignments of that value left out) and ``share`` (of the
-    included consignments).
+    Args:
+        table: Every consignment of the study (for the excluded ones).
+        inc: The included consignments (:func:`ranked`).
+        dimension: What to break down by.
+
+    Returns:
+        The dimension's values as ``value``, :data:`~.stats.STATISTICS` of the included
+        consignments, ``excluded`` (consignments of that value left out) and ``share`` (of
+        the included consignments), values in reading order.
     """
-    release = pl.when(_INCLUDED).then(span_expr(Span.ARRIVAL_RELEASE))
-    frame = (
-        table.group_by(pl.col(dimension.value).alias("value"))
-        .agg(*stat_exprs(release), (~_INCLUDED).sum().cast(pl.UInt32).alias("excluded"))
-        .collect()
+    key = pl.col(dimension.value).alias("value")
+    stats, left_out = pl.collect_all(
+        [
+            _grouped(inc.with_columns(key), ["value"]),
+            table.group_by(key).agg((~_INCLUDED).sum().cast(pl.UInt32).alias("excluded")),
+        ]
     )
+    frame = left_out.join(stats, on="value", how="left").with_columns(pl.col("count").fill_null(0))
     ordered = sorted(frame.get_column("value").to_list(), key=_value_order)
     frame = frame.join(
         pl.DataFrame(
@@ -215,7 +245,8 @@ def breakdown(table: pl.LazyFrame, dimension: Dimension) -> pl.DataFrame:
         ),
         on="value",
     ).sort("_order")
-    return _with_share(frame.drop("_order"), "count", [])
+    columns = ["value", *STATS_SCHEMA.names(), "excluded"]
+    return _with_share(frame.select(columns), "count", [])
 
 
 _ROMAN: Final = {"I": 1, "V": 5, "X": 10, "L": 50}
@@ -236,43 +267,41 @@ def _local_arrival(timezone: str) -> pl.Expr:
     return pl.col(EventType.ARRIVAL.value).dt.convert_time_zone(timezone)
 
 
-def patterns(table: pl.LazyFrame, timezone: str) -> tuple[pl.DataFrame, ...]:
+def patterns(inc: pl.LazyFrame, timezone: str) -> tuple[pl.DataFrame, ...]:
     """Release time by local hour of arrival, by weekday, and by weekday x hour.
+
+    Args:
+        inc: The included consignments (:func:`ranked`).
+        timezone: Where hours and weekdays are counted.
 
     Returns:
         ``(hourly, weekday, heatmap)``: ``hour`` (0-23) + statistics; ``weekday`` (1 Monday
         to 7 Sunday) + statistics; ``weekday``, ``hour``, ``count``, ``median_s`` and
         ``mean_s`` for every cell that has consignments.
     """
-    local = included(table).with_columns(
+    local = inc.with_columns(
         _local_arrival(timezone).dt.hour().cast(pl.Int8).alias("hour"),
         _local_arrival(timezone).dt.weekday().cast(pl.Int8).alias("weekday"),
     )
-    hourly = summarise(local, RELEASE_S, ["hour"])
-    weekday = summarise(local, RELEASE_S, ["weekday"])
-    heatmap = (
-        local.group_by("weekday", "hour")
-        .agg(
-            pl.len().cast(pl.UInt32).alias("count"),
-            pl.col(RELEASE_S).median().alias("median_s"),
-            pl.col(RELEASE_S).mean().alias("mean_s"),
-        )
-        .sort("weekday", "hour")
+    hourly = _grouped(local, ["hour"])
+    weekday = _grouped(local, ["weekday"])
+    heatmap = _grouped(local, ["weekday", "hour"]).select(
+        "weekday", "hour", "count", "median_s", "mean_s"
     )
     return tuple(pl.collect_all([hourly, weekday, heatmap]))
 
 
-def weekly(table: pl.LazyFrame, timezone: str) -> pl.DataFrame:
+def weekly(inc: pl.LazyFrame, timezone: str) -> pl.DataFrame:
     """Release time per week of arrival (weeks start on Monday, local time).
+
+    ``inc`` is the included consignments (:func:`ranked`).
 
     Columns ``week`` (the Monday), statistics, and ``median_change``/``mean_change``: the
     relative change from the previous week listed (null for the first).
     """
-    local = included(table).with_columns(
-        _local_arrival(timezone).dt.truncate("1w").dt.date().alias("week")
-    )
+    local = inc.with_columns(_local_arrival(timezone).dt.truncate("1w").dt.date().alias("week"))
     return (
-        summarise(local, RELEASE_S, ["week"])
+        _grouped(local, ["week"])
         .with_columns(
             _change(pl.col("median_s")).alias("median_change"),
             _change(pl.col("mean_s")).alias("mean_change"),
@@ -287,8 +316,8 @@ def _change(value: pl.Expr) -> pl.Expr:
     return pl.when(before != 0).then(value / before - 1)
 
 
-def histogram(table: pl.LazyFrame) -> pl.DataFrame:
-    """How many included consignments fall in each release-time bin.
+def histogram(inc: pl.LazyFrame) -> pl.DataFrame:
+    """How many included consignments (:func:`ranked`) fall in each release-time bin.
 
     Columns ``lower_h``, ``upper_h`` (null for the open last bin), ``count``; every bin is
     listed, empty ones with 0.
@@ -299,7 +328,7 @@ def histogram(table: pl.LazyFrame) -> pl.DataFrame:
     for i, edge in enumerate(edges[1:], start=1):
         index = pl.when(hours >= edge).then(pl.lit(i, pl.Int32)).otherwise(index)
     counts = (
-        included(table).group_by(index.alias("bin")).agg(pl.len().cast(pl.UInt32).alias("count"))
+        inc.group_by(index.alias("bin")).agg(pl.len().cast(pl.UInt32).alias("count"))
     ).collect()
     found = dict(zip(counts["bin"].to_list(), counts["count"].to_list(), strict=True))
     return pl.DataFrame(
@@ -313,9 +342,9 @@ def histogram(table: pl.LazyFrame) -> pl.DataFrame:
 
 
 def outliers(
-    table: pl.LazyFrame, *, fence: float, limit: int
+    inc: pl.LazyFrame, *, fence: float, limit: int
 ) -> tuple[pl.DataFrame, float | None, int]:
-    """Consignments whose release time is beyond Tukey's fence ``Q3 + fence x IQR``.
+    """Included consignments whose release time is beyond Tukey's fence ``Q3 + fence x IQR``.
 
     Quartiles are linear-interpolation percentiles of the included release times. Outliers
     stay in every figure; they are listed so that each can be looked into.
@@ -325,7 +354,6 @@ def outliers(
         release, ``release_s``, ``longest_stage`` and its ``longest_stage_s``), the threshold
         in seconds (``None`` without consignments) and how many consignments exceed it.
     """
-    inc = included(table)
     q = inc.select(
         pl.col(RELEASE_S).quantile(0.25, "linear").alias("q1"),
         pl.col(RELEASE_S).quantile(0.75, "linear").alias("q3"),

@@ -97,8 +97,11 @@ def read_events(path: str | Path) -> pl.LazyFrame:
     else:
         time = parse_timestamp(pl.col("occurred_at").cast(pl.String), allow_dates=False)
     office = pl.col("office").cast(pl.String) if "office" in schema else pl.lit(None, pl.String)
+    ids = pl.col("consignment_id").cast(pl.String)
+    if file_format(path) != "parquet":  # text formats: blanks around an id are not part of it
+        ids = ids.str.strip_chars()
     return frame.select(
-        pl.col("consignment_id").cast(pl.String).str.strip_chars(),
+        ids,
         pl.col("event_type").cast(pl.String),
         time.alias("occurred_at"),
         office.alias("office"),

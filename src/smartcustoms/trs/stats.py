@@ -16,7 +16,14 @@ from typing import Final
 
 import polars as pl
 
-__all__ = ["STATISTICS", "STATS_SCHEMA", "percentile", "stat_exprs", "summarise"]
+__all__ = [
+    "STATISTICS",
+    "STATS_SCHEMA",
+    "percentile",
+    "sorted_stat_exprs",
+    "stat_exprs",
+    "summarise",
+]
 
 STATISTICS: Final = ("count", "mean_s", "median_s", "p90_s", "p95_s", "max_s")
 """Columns of every statistics row (durations in seconds; ``count`` an integer)."""
@@ -42,6 +49,33 @@ def stat_exprs(value: pl.Expr) -> list[pl.Expr]:
         value.quantile(0.9, "linear").alias("p90_s"),
         value.quantile(0.95, "linear").alias("p95_s"),
         value.max().cast(pl.Float64).alias("max_s"),
+    ]
+
+
+def _sorted_quantile(value: pl.Expr, p: float) -> pl.Expr:
+    """The ``p``-quantile of ``value`` already sorted ascending, by the definition above."""
+    h = (pl.len().cast(pl.Float64) - 1) * p
+    low, high = h.floor(), h.ceil()
+    x_low = value.gather(low.cast(pl.UInt32)).first()
+    x_high = value.gather(high.cast(pl.UInt32)).first()
+    return x_low + (h - low) * (x_high - x_low)
+
+
+def sorted_stat_exprs(value: str) -> list[pl.Expr]:
+    """:func:`stat_exprs` for a column without nulls, sorted ascending within each group.
+
+    Percentiles are then read at their positions instead of sorting every group again:
+    sort the rows once, and every breakdown of them costs about as much as a mean. Polars
+    keeps the order of rows within each group of a ``group_by``. Groups must not be empty.
+    """
+    col = pl.col(value)
+    return [
+        pl.len().cast(pl.UInt32).alias("count"),
+        col.mean().alias("mean_s"),
+        _sorted_quantile(col, 0.5).alias("median_s"),
+        _sorted_quantile(col, 0.9).alias("p90_s"),
+        _sorted_quantile(col, 0.95).alias("p95_s"),
+        col.last().cast(pl.Float64).alias("max_s"),
     ]
 
 

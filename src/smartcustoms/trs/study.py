@@ -313,9 +313,9 @@ def run_study(
         raise InvalidStudyError("the study cannot run with these parameters", tuple(problems))
     facts = None if attributes is None else attributes.lazy()
     checked = check_timelines(
-        pivot_events(events.lazy()), tolerance=params.tolerance, as_of=params.as_of
+        pivot_events(events.lazy(), facts).lazy(), tolerance=params.tolerance, as_of=params.as_of
     )
-    every = with_dimensions(checked, facts).collect()
+    every = with_dimensions(checked).collect()
     known = pl.col(CONSIGNMENT_ID).is_not_null() & (pl.col(CONSIGNMENT_ID) != "")
     unattributed = int(every.filter(~known).get_column(N_EVENTS).sum())
     table = _scope(every.lazy().filter(known), params).collect()
@@ -324,29 +324,30 @@ def run_study(
 
 def _figures(table: pl.DataFrame, params: StudyParams, unattributed: int) -> Study:
     lazy = table.lazy()
+    inc = figures.ranked(lazy).lazy()
     reasons = table.get_column(EXCLUSION).value_counts()
     found = dict(zip(reasons[EXCLUSION].to_list(), reasons["count"].to_list(), strict=True))
     excluded = {r.value: int(found.get(r.value, 0)) for r in Exclusion}
-    hourly, weekday, heatmap = figures.patterns(lazy, params.timezone)
-    intervals, stages, stages_by_lane = figures.sequence(lazy)
+    hourly, weekday, heatmap = figures.patterns(inc, params.timezone)
+    intervals, stages, stages_by_lane = figures.sequence(inc)
     top, threshold, beyond = figures.outliers(
-        lazy, fence=params.outlier_fence, limit=params.outlier_limit
+        inc, fence=params.outlier_fence, limit=params.outlier_limit
     )
     return Study(
         params=params,
         total=table.height,
         included=table.height - sum(excluded.values()),
         excluded=excluded,
-        spans=figures.spans(lazy),
+        spans=figures.spans(inc),
         intervals=intervals,
         stages=stages,
         stages_by_lane=stages_by_lane,
-        breakdowns={d: figures.breakdown(lazy, d) for d in Dimension},
+        breakdowns={d: figures.breakdown(lazy, inc, d) for d in Dimension},
         hourly=hourly,
         weekday=weekday,
         heatmap=heatmap,
-        weekly=figures.weekly(lazy, params.timezone),
-        histogram=figures.histogram(lazy),
+        weekly=figures.weekly(inc, params.timezone),
+        histogram=figures.histogram(inc),
         outliers=top,
         outlier_threshold_s=threshold,
         outlier_count=beyond,

@@ -4,12 +4,12 @@ Three steps, each a function over lazy frames:
 
 1. :func:`pivot_events` - one timestamp column per milestone (the earliest report of each),
    with the counts the data-quality report needs (events, duplicates, conflicting repeats,
-   events that are not milestones).
+   events that are not milestones); the one step that reads every event, streamed.
 2. :func:`check_timelines` - the required orders (:data:`~.columns.PRECEDENCE`): a small
    disagreement is corrected as clock skew, a larger one excludes the consignment; milestones
    after the as-of time; missing and unpaired milestones; the exclusion reason.
 3. :func:`with_dimensions` - the breakdown dimensions, from the events and from the optional
-   consignment attributes (:data:`~.columns.ATTRIBUTE_SCHEMA`).
+   consignment attributes (:data:`~.columns.ATTRIBUTE_SCHEMA`, read by the pivot).
 
 :func:`span_expr` computes headline durations from the table on demand, and
 :mod:`.sequence` the intervals between consecutive milestones, so the table itself stays
@@ -24,6 +24,7 @@ from typing import Final
 
 import polars as pl
 
+from smartcustoms.model.columns import TIMESTAMP
 from smartcustoms.model.events import EventType
 from smartcustoms.tariff import load_nomenclature
 from smartcustoms.trs.columns import (
@@ -66,50 +67,92 @@ _US = 1_000_000
 _AEO = {"national": "aeo", "mra": "mra", "none": "non_aeo"}
 
 
-def pivot_events(events: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per consignment with the earliest time of each milestone.
+_FACTS: Final = tuple(c for c in ATTRIBUTE_SCHEMA.names() if c != CONSIGNMENT_ID)
+_IS_FACT = "_is_fact"
+
+
+def _slim(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The columns the pivot reads; event types as small integers, offices categorical."""
+    names = events.collect_schema().names()
+    office = pl.col(OFFICE).cast(pl.String) if OFFICE in names else pl.lit(None, pl.String)
+    return events.select(
+        pl.col(CONSIGNMENT_ID),
+        pl.col("event_type").cast(_ENUM, strict=False).to_physical().alias(_KIND),
+        pl.col("occurred_at"),
+        office.cast(pl.Categorical).alias(OFFICE),
+    )
+
+
+def _rows(events: pl.LazyFrame, attributes: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Events, and the attributes as rows of their own (marked), for one pass over both."""
+    slim = _slim(events).with_columns(
+        *(pl.lit(None, pl.Categorical).alias(c) for c in _FACTS), pl.lit(False).alias(_IS_FACT)
+    )
+    if attributes is None:
+        return slim
+    have = attributes.collect_schema().names()
+    facts = attributes.select(
+        pl.col(CONSIGNMENT_ID).cast(pl.String),
+        pl.lit(None, pl.UInt8).alias(_KIND),
+        pl.lit(None, TIMESTAMP).alias("occurred_at"),
+        pl.lit(None, pl.Categorical).alias(OFFICE),
+        *(
+            (pl.col(c).cast(pl.String) if c in have else pl.lit(None, pl.String))
+            .cast(pl.Categorical)
+            .alias(c)
+            for c in _FACTS
+        ),
+        pl.lit(True).alias(_IS_FACT),
+    )
+    return pl.concat([slim, facts], how="vertical_relaxed")
+
+
+def pivot_events(events: pl.LazyFrame, attributes: pl.LazyFrame | None = None) -> pl.DataFrame:
+    """One row per consignment with the earliest time of each milestone, and its facts.
+
+    Runs on Polars' streaming engine, so the events are never all in memory at once. The
+    attributes are read in the same pass, as rows of their own grouped with the events, which
+    costs much less than joining ten million rows afterwards. Repeats (a milestone reported
+    again at another time) are looked for in a second pass over the events of the
+    consignments with duplicate reports only, which usually are few or none.
 
     Args:
         events: ``consignment_id``, ``event_type``, ``occurred_at`` (UTC datetime) and,
             when known, ``office`` (other columns are ignored).
+        attributes: Consignment facts (:data:`~.columns.ATTRIBUTE_SCHEMA`, any subset of
+            its columns beside the id). One row per consignment is expected; with several,
+            each column takes its smallest value.
 
     Returns:
         ``consignment_id``, ``office``, one column per milestone (named after its event type,
-        null when never reported), ``n_events`` and the counts ``dq_duplicate``,
-        ``dq_repeated``, ``dq_invalid_event`` (see :class:`~.columns.Check`). Row order is
-        not defined.
+        null when never reported), the attribute columns (null when unknown), ``n_events``
+        and the counts ``dq_duplicate``, ``dq_repeated``, ``dq_invalid_event`` (see
+        :class:`~.columns.Check`). Consignments with attributes but no event are left out.
+        Row order is not defined.
     """
-    names = events.collect_schema().names()
-    office = pl.col(OFFICE) if OFFICE in names else pl.lit(None, pl.String)
-    slim = events.select(
-        pl.col(CONSIGNMENT_ID),
-        pl.col("event_type").cast(_ENUM, strict=False).to_physical().alias(_KIND),
-        pl.col("occurred_at"),
-        office.alias(OFFICE),
-    )
-    kind, at = pl.col(_KIND), pl.col("occurred_at")
+    kind, at, event = pl.col(_KIND), pl.col("occurred_at"), ~pl.col(_IS_FACT)
     arrival = _RANK[EventType.ARRIVAL]
-    aggs: list[pl.Expr] = [pl.len().cast(pl.UInt32).alias(N_EVENTS)]
-    for rank, milestone in enumerate(MILESTONES):
-        first = pl.when(kind == rank).then(at)
-        aggs.append(first.min().alias(milestone.value))
-        aggs.append(first.max().alias(_MAX + milestone.value))
+    aggs: list[pl.Expr] = [event.sum().cast(pl.UInt32).alias(N_EVENTS)]
     aggs += [
-        (kind.is_null() | at.is_null())
+        pl.when(kind == rank).then(at).min().alias(m.value) for rank, m in enumerate(MILESTONES)
+    ]
+    aggs += [
+        ((kind.is_null() | at.is_null()) & event)
         .sum()
         .cast(pl.UInt32)
         .alias(flag_column(Check.INVALID_EVENT)),
-        pl.coalesce(
-            pl.when(kind == arrival).then(pl.col(OFFICE)).min(), pl.col(OFFICE).min()
-        ).alias(OFFICE),
+        # categorical min is lexical: the smallest office name, whatever the event order
+        pl.coalesce(pl.when(kind == arrival).then(pl.col(OFFICE)).min(), pl.col(OFFICE).min())
+        .cast(pl.String)
+        .alias(OFFICE),
+        *(pl.col(c).min().cast(pl.String).alias(c) for c in _FACTS),
     ]
     present = pl.sum_horizontal(pl.col(m.value).is_not_null() for m in MILESTONES)
-    repeated = pl.sum_horizontal(
-        (pl.col(_MAX + m.value) != pl.col(m.value)).fill_null(False) for m in MILESTONES
-    )
-    return (
-        slim.group_by(CONSIGNMENT_ID)
+    table = (
+        _rows(events, attributes)
+        .group_by(CONSIGNMENT_ID)
         .agg(aggs)
+        .filter(pl.col(N_EVENTS) > 0)
         .with_columns(
             (
                 pl.col(N_EVENTS).cast(pl.Int64)
@@ -117,10 +160,43 @@ def pivot_events(events: pl.LazyFrame) -> pl.LazyFrame:
                 - present
             )
             .cast(pl.UInt32)
-            .alias(flag_column(Check.DUPLICATE)),
-            repeated.cast(pl.UInt32).alias(flag_column(Check.REPEATED)),
+            .alias(flag_column(Check.DUPLICATE))
         )
-        .drop(_MAX + m.value for m in MILESTONES)
+        .collect(engine="streaming")
+    )
+    return _with_repeats(events, table)
+
+
+def _with_repeats(events: pl.LazyFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Add ``dq_repeated``, from the latest report of each milestone of the duplicated."""
+    duplicated = table.filter(pl.col(flag_column(Check.DUPLICATE)) > 0).select(
+        CONSIGNMENT_ID, *(m.value for m in MILESTONES)
+    )
+    repeated = pl.lit(0, pl.UInt32).alias(flag_column(Check.REPEATED))
+    if duplicated.is_empty():
+        return table.with_columns(repeated)
+    kind, at = pl.col(_KIND), pl.col("occurred_at")
+    latest = (
+        _slim(events)
+        .join(duplicated.lazy().select(CONSIGNMENT_ID), on=CONSIGNMENT_ID, how="semi")
+        .group_by(CONSIGNMENT_ID)
+        .agg(
+            pl.when(kind == rank).then(at).max().alias(_MAX + m.value)
+            for rank, m in enumerate(MILESTONES)
+        )
+        .join(duplicated.lazy(), on=CONSIGNMENT_ID)
+        .select(
+            CONSIGNMENT_ID,
+            pl.sum_horizontal(
+                (pl.col(_MAX + m.value) != pl.col(m.value)).fill_null(False) for m in MILESTONES
+            )
+            .cast(pl.UInt32)
+            .alias(flag_column(Check.REPEATED)),
+        )
+        .collect()
+    )
+    return table.join(latest, on=CONSIGNMENT_ID, how="left").with_columns(
+        pl.col(flag_column(Check.REPEATED)).fill_null(0)
     )
 
 
@@ -211,28 +287,18 @@ def hs_sections() -> dict[str, str]:
     return dict(zip(frame["hscode"].to_list(), frame["section"].to_list(), strict=True))
 
 
-def with_dimensions(table: pl.LazyFrame, attributes: pl.LazyFrame | None) -> pl.LazyFrame:
+def with_dimensions(table: pl.LazyFrame) -> pl.LazyFrame:
     """Add one column per :class:`~.columns.Dimension`, never null (``unknown`` instead).
 
     Args:
-        table: A timeline table (:func:`check_timelines`).
-        attributes: Consignment facts (:data:`~.columns.ATTRIBUTE_SCHEMA`, any subset of the
-            columns beside ``consignment_id``); ``None`` when there are none.
+        table: A timeline table (:func:`check_timelines`) with the attribute columns of
+            :func:`pivot_events`.
 
     Returns:
         ``table`` with ``lane``, ``transport_mode``, ``office``, ``aeo``, ``pre_arrival``,
-        ``agency`` and ``hs_section`` as text labels.
+        ``agency`` and ``hs_section`` as text labels (``aeo_status`` and ``hs_code`` dropped).
     """
-    wanted = [c for c in ATTRIBUTE_SCHEMA.names() if c != CONSIGNMENT_ID]
-    if attributes is None:
-        joined = table.with_columns(pl.lit(None, pl.String).alias(c) for c in wanted)
-    else:
-        have = attributes.collect_schema().names()
-        facts = attributes.select(
-            pl.col(CONSIGNMENT_ID),
-            *[(pl.col(c) if c in have else pl.lit(None)).cast(pl.String).alias(c) for c in wanted],
-        ).unique(CONSIGNMENT_ID, keep="first")
-        joined = table.join(facts, on=CONSIGNMENT_ID, how="left")
+    joined = table
 
     def has(m: EventType) -> pl.Expr:
         return pl.col(m.value).is_not_null()
