@@ -12,7 +12,7 @@ import pytest
 import smartcustoms
 
 SRC = Path(smartcustoms.__file__).parent
-DOMAINS = ("model", "intake", "tariff", "synth", "risk", "aeo", "trs")
+DOMAINS = ("model", "intake", "tariff", "synth", "risk", "aeo", "trs", "ledger")
 FORBIDDEN_IN_DOMAINS = ("fastapi", "sqlalchemy", "click", "jinja2", "alembic", "starlette")
 
 
