@@ -17,6 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 PORTAL = Path(__file__).resolve().parents[1] / "src" / "smartcustoms" / "portal"
+TRS = PORTAL.parent / "trs"  # the study's report words, rendered in the portal too
 LANGS = ("fr", "es")
 
 
@@ -28,6 +29,12 @@ def extract() -> Catalog:
         str(PORTAL), method_map, options, keywords={"_": None, "gettext": None, "N_": None}
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(TRS), [("*.py", "python")], {"*.py": {}}, keywords={"_": None, "N_": None}
+    ):
+        catalog.add(
+            message, None, [(f"../trs/{filename}", lineno)], auto_comments=comments, context=context
+        )
     return catalog
 
 

@@ -15,7 +15,16 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from smartcustoms import __version__
 from smartcustoms.api.problems import install_problem_handlers
-from smartcustoms.api.routers import analyst, events, filings, jobs, officer, quarantine, system
+from smartcustoms.api.routers import (
+    analyst,
+    events,
+    filings,
+    jobs,
+    officer,
+    quarantine,
+    system,
+    trs,
+)
 from smartcustoms.api.security import refuse_nul
 from smartcustoms.clearance.batcher import DecisionBatcher
 from smartcustoms.config import DEFAULT_SECRET_KEY
@@ -36,6 +45,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     officer.router,
     analyst.router,
     events.router,
+    trs.router,
 )
 """The routers of version 1; later domains (TRS, ledger) append theirs here."""
 

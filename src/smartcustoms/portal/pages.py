@@ -126,14 +126,26 @@ def language(
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request) -> Response:
-    """Today's volume, lanes, hit rate, revenue and release times (an officer: its offices)."""
+    """Today's volume, lanes, hit rate, revenue and release times (an officer: its offices).
+
+    The release-time tiles come from the Time Release Study of the consignments released
+    today (:func:`smartcustoms.portal.trs.release_tiles`).
+    """
     principal = current_principal(request)
     if principal is None:
         return _to_login(request)
+    from smartcustoms.portal.trs import release_tiles
+
     offices = principal.offices if principal.role is Role.OFFICER else None
     today = datetime.now(UTC).date()
-    figures = Indicators(_platform(request).store).day(today, offices=offices)
-    return render(request, "dashboard.html", {"figures": figures, "offices": offices})
+    platform = _platform(request)
+    figures = Indicators(platform.store).day(today, offices=offices)
+    releases = release_tiles(platform, today, offices=offices)
+    return render(
+        request,
+        "dashboard.html",
+        {"figures": figures, "releases": releases, "offices": offices},
+    )
 
 
 def _html_error(request: Request, error: SmartCustomsError | None, status: int) -> Response:
@@ -167,11 +179,12 @@ def install_portal(app: FastAPI, platform: SmartCustoms) -> None:
         StaticFiles(directory=str(resources.files("smartcustoms.portal") / "static")),
         name="portal-static",
     )
-    from smartcustoms.portal import analyst, officer
+    from smartcustoms.portal import analyst, officer, trs
 
     app.include_router(router)
     app.include_router(officer.router)
     app.include_router(analyst.router)
+    app.include_router(trs.router)
     app.state.html_error = _html_error
 
     @app.get("/", include_in_schema=False)
