@@ -17,7 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 PORTAL = Path(__file__).resolve().parents[1] / "src" / "smartcustoms" / "portal"
-TRS = PORTAL.parent / "trs"
+TRS = PORTAL.parent / "trs"  # the study's report words, rendered in the portal too
 LANGS = ("fr", "es")
 
 
@@ -25,17 +25,16 @@ def extract() -> Catalog:
     catalog = Catalog(project="smartcustoms", charset="utf-8")
     method_map = [("templates/**.html", "jinja2.ext:babel_extract"), ("*.py", "python")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}, "*.py": {}}
-    keywords = {"_": None, "gettext": None, "N_": None}
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(PORTAL), method_map, options, keywords=keywords
+        str(PORTAL), method_map, options, keywords={"_": None, "gettext": None, "N_": None}
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
-    # the Time Release Study's report speaks through the portal's catalogues too
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(TRS), [("*.py", "python")], {"*.py": {}}, keywords=keywords
+        str(TRS), [("*.py", "python")], {"*.py": {}}, keywords={"_": None, "N_": None}
     ):
-        where = f"../trs/{filename}"
-        catalog.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
+        catalog.add(
+            message, None, [(f"../trs/{filename}", lineno)], auto_comments=comments, context=context
+        )
     return catalog
 
 

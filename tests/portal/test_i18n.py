@@ -27,7 +27,7 @@ def test_catalogues_cover_every_message() -> None:
 def test_catalogues_compile_and_translate(language: str) -> None:
     tr = translations(language)
     assert tr.gettext("Dashboard") != "Dashboard"
-    assert "%(n)s" in tr.gettext("acceptance to release, %(n)s releases")
+    assert "%(n)s" in tr.gettext("arrival to release (WTO TFA Art. 7.6), %(n)s releases measured")
 
 
 def test_english_and_unknown_languages_are_the_identity() -> None:

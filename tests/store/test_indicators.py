@@ -10,6 +10,7 @@ import polars as pl
 from sqlalchemy import func, select
 
 from smartcustoms.platform import SmartCustoms
+from smartcustoms.portal.trs import release_tiles
 from smartcustoms.store import tables as t
 from smartcustoms.store.events import EventRecords
 from smartcustoms.store.indicators import Indicators
@@ -20,7 +21,7 @@ def test_a_days_figures_add_up(platform: SmartCustoms, tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     now = datetime.now(UTC)
     write_traffic(
-        TrafficConfig(consignments=60, seed=5, start=now - timedelta(hours=6)),
+        TrafficConfig(consignments=60, seed=5, start=now - timedelta(hours=30), days=1),
         path,
         compute_revenue=False,
     )
@@ -54,16 +55,22 @@ def test_a_days_figures_add_up(platform: SmartCustoms, tmp_path: Path) -> None:
                 )
             )
         }
+    # arrived 2 h and 4 h before acceptance (the clearance, a moment ago), released a minute
+    # after it; a third one released without arrival is left out of the release times
+    soon = timedelta(minutes=1)
     release = pl.DataFrame(
         {
-            "consignment_id": [ids[0], ids[1]],
-            "event_type": ["release", "release"],
+            "consignment_id": [ids[0], ids[0], ids[1], ids[1], ids[2]],
+            "event_type": ["arrival", "release", "arrival", "release", "release"],
             "occurred_at": [
-                accepted_at[ids[0]] + timedelta(hours=2),
-                accepted_at[ids[1]] + timedelta(hours=4),
+                accepted_at[ids[0]] - timedelta(hours=2),
+                accepted_at[ids[0]] + soon,
+                accepted_at[ids[1]] - timedelta(hours=4),
+                accepted_at[ids[1]] + soon,
+                accepted_at[ids[2]] + soon,
             ],
-            "office": [None, None],
-            "source": ["test", "test"],
+            "office": [None] * 5,
+            "source": ["test"] * 5,
         },
         schema_overrides={"office": pl.String, "occurred_at": pl.Datetime("us", "UTC")},
     )
@@ -74,5 +81,9 @@ def test_a_days_figures_add_up(platform: SmartCustoms, tmp_path: Path) -> None:
     assert (day.inspections, day.non_compliant, day.hit_rate) == (2, 1, 0.5)
     assert day.revenue_recovered == Decimal("12.5000")
     assert day.revenue_assessed == sum(payable, Decimal(0)).quantize(Decimal("0.0001"))
-    assert (day.releases, day.median_release_hours) == (2, 3.0)
+    tiles = release_tiles(platform, now.date())
+    # release times 2 h 01 and 4 h 01: mean and median 3 h 01 = 3.02 h
+    assert (tiles.releases, tiles.measured, tiles.left_out) == (3, 2, 1)
+    assert (tiles.mean_hours, tiles.median_hours) == (3.02, 3.02)
+    assert release_tiles(platform, now.date(), offices=frozenset({"XX"})).releases == 0
     assert Indicators(platform.store).day(now.date(), offices=frozenset({"XX"})).consignments == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -126,25 +126,25 @@ def language(
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request) -> Response:
-    """Today's volume, lanes, hit rate, revenue and release times (an officer: its offices)."""
+    """Today's volume, lanes, hit rate, revenue and release times (an officer: its offices).
+
+    The release-time tiles come from the Time Release Study of the consignments released
+    today (:func:`smartcustoms.portal.trs.release_tiles`).
+    """
     principal = current_principal(request)
     if principal is None:
         return _to_login(request)
+    from smartcustoms.portal.trs import release_tiles
+
     offices = principal.offices if principal.role is Role.OFFICER else None
     today = datetime.now(UTC).date()
     platform = _platform(request)
     figures = Indicators(platform.store).day(today, offices=offices)
-    release = None
-    if principal.role in (Role.OFFICER, Role.ANALYST, Role.ADMIN):
-        # the release-time tiles are the Time Release Study of today's releases
-        from smartcustoms.api.routers.trs import StudyQuery, run_for
-        from smartcustoms.trs import Basis
-
-        start = datetime.combine(today, datetime.min.time(), UTC)
-        query = StudyQuery(start=start, end=start + timedelta(days=1), basis=Basis.RELEASE)
-        release = run_for(platform, principal, query).publication()
+    releases = release_tiles(platform, today, offices=offices)
     return render(
-        request, "dashboard.html", {"figures": figures, "offices": offices, "release": release}
+        request,
+        "dashboard.html",
+        {"figures": figures, "releases": releases, "offices": offices},
     )
 
 

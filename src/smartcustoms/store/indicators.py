@@ -1,9 +1,8 @@
-"""Headline figures for a day: volume, lanes, hit rate, revenue, release times.
+"""Headline figures for a day: volume, lanes, hit rate, revenue.
 
 The portal's dashboard and management views read these. Money is summed exactly: in
 PostgreSQL as ``NUMERIC``; in SQLite (money kept as text) in integer ten-thousandths.
-Release times here are the simple acceptance -> release interval of the day's releases; the
-Time Release Study (``smartcustoms.trs``) gives the full method.
+Release times come from the Time Release Study (``smartcustoms.trs``), not from here.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from statistics import median
 from typing import Any
 
 from sqlalchemy import Integer, Numeric, and_, cast, func, select
@@ -37,8 +35,6 @@ class DayIndicators:
         hit_rate: ``non_compliant / inspections`` (``None`` without inspections).
         revenue_assessed: Duties and taxes assessed on the day's consignments.
         revenue_recovered: Revenue recovered by the day's inspections.
-        releases: Consignments released that day (with an acceptance event).
-        median_release_hours: Median acceptance -> release time of those, hours.
     """
 
     day: date
@@ -50,8 +46,6 @@ class DayIndicators:
     hit_rate: float | None
     revenue_assessed: Decimal
     revenue_recovered: Decimal
-    releases: int
-    median_release_hours: float | None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (amounts as strings)."""
@@ -129,7 +123,6 @@ class Indicators:
                 .join(c, c.c.consignment_id == i.c.consignment_id)
                 .where(i.c.recorded_at >= start, i.c.recorded_at < end, in_offices)
             ).one()
-            hours = self._release_hours(conn, start, end, offices)
         inspections, non_compliant = int(inspected[0] or 0), int(inspected[1] or 0)
         return DayIndicators(
             day=day,
@@ -141,42 +134,4 @@ class Indicators:
             hit_rate=non_compliant / inspections if inspections else None,
             revenue_assessed=self._money(assessed),
             revenue_recovered=self._money(inspected[2]),
-            releases=len(hours),
-            median_release_hours=round(median(hours), 2) if hours else None,
         )
-
-    def _release_hours(
-        self, conn: Any, start: datetime, end: datetime, offices: frozenset[str] | None
-    ) -> list[float]:
-        e = t.lifecycle_events
-        released = (
-            select(e.c.consignment_id, func.min(e.c.occurred_at).label("released_at"))
-            .where(e.c.event_type == "release", e.c.occurred_at >= start, e.c.occurred_at < end)
-            .group_by(e.c.consignment_id)
-            .subquery()
-        )
-        accepted = (
-            select(e.c.consignment_id, func.min(e.c.occurred_at).label("accepted_at"))
-            .where(e.c.event_type == "acceptance")
-            .group_by(e.c.consignment_id)
-            .subquery()
-        )
-        query = select(accepted.c.accepted_at, released.c.released_at).join(
-            released, released.c.consignment_id == accepted.c.consignment_id
-        )
-        if offices is not None:
-            c = t.consignments
-            query = query.join(c, c.c.consignment_id == accepted.c.consignment_id).where(
-                c.c.office_of_arrival.in_(sorted(offices))
-            )
-        out = []
-        for acc, rel in conn.execute(query):
-            acc_t = acc if isinstance(acc, datetime) else datetime.fromisoformat(str(acc))
-            rel_t = rel if isinstance(rel, datetime) else datetime.fromisoformat(str(rel))
-            if acc_t.tzinfo is None:
-                acc_t = acc_t.replace(tzinfo=UTC)
-            if rel_t.tzinfo is None:
-                rel_t = rel_t.replace(tzinfo=UTC)
-            if rel_t >= acc_t:
-                out.append((rel_t - acc_t).total_seconds() / 3600)
-        return out

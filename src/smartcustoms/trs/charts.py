@@ -142,7 +142,7 @@ def stages_svg(study: Study, *, translate: Translate = _same, ident: str = "trs-
         )
     top = nice_ceiling(max((_hours(sum(v)) for _g, v in groups), default=0))
     left, right, row, first = 120.0, 700.0, 34.0, 20.0
-    height = first + row * len(groups) + 40 + 18 * math.ceil(len(STAGES) / 3)
+    height = first + row * len(groups) + 40 + 18 * math.ceil(len(STAGES) / 2)
     parts = _open(
         ident,
         720,
@@ -173,7 +173,7 @@ def stages_svg(study: Study, *, translate: Translate = _same, ident: str = "trs-
         parts.append(_text(x + 4, y + row / 2 + 4, words.duration(sum(values))))
     legend_y = first + row * len(groups) + 34
     for i, stage in enumerate(STAGES):
-        lx, ly = 20 + (i % 3) * 230, legend_y + (i // 3) * 18
+        lx, ly = 20 + (i % 2) * 350, legend_y + (i // 2) * 18
         parts.append(
             f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{STAGE_COLOURS[stage]}" '
             f'stroke="#111" stroke-width="0.5"/>'

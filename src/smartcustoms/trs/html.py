@@ -83,10 +83,8 @@ def _stat_head(_: Translate, first: str) -> list[str]:
 
 
 def _figure(svg: str, table: str, _: Translate) -> str:
-    return (
-        f"<figure>{svg}<details><summary>{escape(_('The numbers of this chart'))}</summary>"
-        f"{table}</details></figure>"
-    )
+    numbers = _("The numbers of this chart")
+    return f"<figure>{svg}<details><summary>{escape(numbers)}</summary>{table}</details></figure>"
 
 
 def _percent(value: float | None) -> str:
@@ -102,15 +100,17 @@ def _scope(study: Study, _: Translate) -> str:
         for d, vs in p.filters.items()
     )
     basis = _("by arrival") if p.basis.value == "arrival" else _("by release")
+    period_word, zone_word, tolerance_word = _("Period"), _("Time zone"), _("Clock tolerance")
+    filters_word, as_of_word = _("Filters"), _("Data as of")
     parts = [
-        f"{_('Period')}: {period} ({basis})",
-        f"{_('Time zone')}: {p.timezone}",
-        f"{_('Clock tolerance')}: {words.duration(p.tolerance.total_seconds())}",
+        f"{period_word}: {period} ({basis})",
+        f"{zone_word}: {p.timezone}",
+        f"{tolerance_word}: {words.duration(p.tolerance.total_seconds())}",
     ]
     if filters:
-        parts.append(f"{_('Filters')}: {filters}")
+        parts.append(f"{filters_word}: {filters}")
     if p.as_of:
-        parts.append(f"{_('Data as of')}: {p.as_of.isoformat()}")
+        parts.append(f"{as_of_word}: {p.as_of.isoformat()}")
     return f'<p class="scope">{escape(" · ".join(parts))}</p>'
 
 
@@ -124,19 +124,24 @@ def _headline(study: Study, _: Translate) -> str:
         "median": median,
     }
     tfa = _("The figure WTO TFA Art. 7.6 asks Members to publish (WCO TRS method).")
+    title = _("Average release time")
     left_out = _("%(n)s consignments of the period excluded:")
     reasons = "".join(
         f"<li>{escape(_(words.EXCLUSIONS[r]))}: {study.excluded[r.value]:,}</li>" for r in Exclusion
     )
     return (
         '<section class="headline" aria-labelledby="trs-headline">'
-        f'<h2 id="trs-headline">{escape(_("Average release time"))}</h2>'
+        f'<h2 id="trs-headline">{escape(title)}</h2>'
         f'<p class="figure">{escape(mean)}</p>'
         f"<p>{escape(rests_on)}</p>"
         f'<p class="note">{escape(tfa)}</p>'
         f"<p>{escape(left_out % {'n': f'{excluded:,}'})}</p>"
         f"<ul>{reasons}</ul></section>"
     )
+
+
+def _h2(text: str) -> str:
+    return f"<h2>{escape(text)}</h2>"
 
 
 def _milestone(code: str, _: Translate) -> str:
@@ -147,7 +152,7 @@ def render_sections(study: Study, *, translate: Translate = _same) -> str:
     """Every section of the report (headline, charts, tables), as an HTML fragment."""
     _ = translate
     out = [_scope(study, _), _headline(study, _)]
-    out.append(f"<h2>{escape(_('Release times'))}</h2>")
+    out.append(_h2(_("Release times")))
     out.append(
         _table(
             _("Headline intervals"),
@@ -171,7 +176,7 @@ def render_sections(study: Study, *, translate: Translate = _same) -> str:
             _,
         )
     )
-    out.append(f"<h2>{escape(_('Where the release time goes'))}</h2>")
+    out.append(_h2(_("Where the release time goes")))
     lanes = study.stages_by_lane.partition_by("lane", maintain_order=True)
     stage_rows = []
     for i, stage in enumerate(Stage):
@@ -218,7 +223,7 @@ def render_sections(study: Study, *, translate: Translate = _same) -> str:
             ),
         )
     )
-    out.append(f"<h2>{escape(_('Breakdowns'))}</h2>")
+    out.append(_h2(_("Breakdowns")))
     for dimension in Dimension:
         frame = study.breakdowns[dimension]
         out.append(
@@ -236,7 +241,7 @@ def render_sections(study: Study, *, translate: Translate = _same) -> str:
                 ),
             )
         )
-    out.append(f"<h2>{escape(_('Patterns'))}</h2>")
+    out.append(_h2(_("Patterns")))
     cells = [
         [
             f"{_(words.WEEKDAYS[r['weekday'] - 1])} {r['hour']:02d}:00",
@@ -274,7 +279,7 @@ def render_sections(study: Study, *, translate: Translate = _same) -> str:
             ([f"{r['hour']:02d}:00", *_stat_cells(r)] for r in study.hourly.to_dicts()),
         )
     )
-    out.append(f"<h2>{escape(_('Week on week'))}</h2>")
+    out.append(_h2(_("Week on week")))
     weeks = [
         [r["week"].isoformat(), *_stat_cells(r), _percent(r["median_change"])]
         for r in study.weekly.to_dicts()
@@ -286,7 +291,7 @@ def render_sections(study: Study, *, translate: Translate = _same) -> str:
             _,
         )
     )
-    out.append(f"<h2>{escape(_('Outliers'))}</h2>")
+    out.append(_h2(_("Outliers")))
     out.append(
         "<p>"
         + escape(
@@ -355,7 +360,7 @@ def _quality(study: Study, _: Translate) -> str:
     if study.unattributed_events:
         ignored = _("%(n)s events without a consignment id were ignored.")
         extra = f"<p>{escape(ignored % {'n': f'{study.unattributed_events:,}'})}</p>"
-    return f'<h2>{escape(_("Data quality"))}</h2>{table}<p class="note">{escape(note)}</p>{extra}'
+    return f'{_h2(_("Data quality"))}{table}<p class="note">{escape(note)}</p>{extra}'
 
 
 def render_html(study: Study, *, translate: Translate = _same, lang: str = "en") -> str:

@@ -1,110 +1,331 @@
-"""The Time Release Study for analysts and management (WCO TRS; WTO TFA Art. 7.6).
+"""Release times: the Time Release Study for analysts, management and officers.
 
-``GET /api/v1/trs/study`` runs the study on the store's lifecycle events for a period and
-filters and returns every figure as JSON (the same document as ``smartcustoms trs report
---json``); ``GET /api/v1/trs/report`` returns the self-contained HTML report. Analysts and
-admins see every office; officers see their own offices only (a filter on another office is
-refused, as the queue does).
+* ``GET /trs/study`` - every figure of a study (period, filters, checks);
+* ``GET /trs/release-time`` - the average release time as WTO TFA Art. 7.6 asks to publish it;
+* ``GET /trs/quality`` - the data-quality counters and the exclusions.
+
+Analysts and admins read every office. Officers read their offices: without ``office`` the
+study covers their offices, and asking for another office is ``403 auth.forbidden`` (as for
+officers' queues). Durations are seconds; see ``docs/trs.md`` for the method.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from smartcustoms.access import Principal, Role
 from smartcustoms.api.security import PlatformDep, require
-from smartcustoms.errors import InvalidStudyError, PermissionDeniedError, Problem
-from smartcustoms.platform import SmartCustoms
+from smartcustoms.errors import PermissionDeniedError
 from smartcustoms.store.trs import TrsRecords
 from smartcustoms.trs import Basis, Dimension, Study, StudyParams, study_from_source
-from smartcustoms.trs.html import render_html
 
-__all__ = ["StudyQuery", "router", "run_for"]
+__all__ = [
+    "BreakdownRow",
+    "ReleaseTime",
+    "StatsRow",
+    "TrsQuality",
+    "TrsStudy",
+    "router",
+    "study_params",
+]
 
 router = APIRouter(prefix="/trs", tags=["trs"])
 
-Reader = Annotated[Principal, Depends(require(Role.OFFICER, Role.ANALYST, Role.ADMIN))]
-_FILTER = Query(max_length=50)
+Reader = Annotated[Principal, Depends(require(Role.ANALYST, Role.ADMIN, Role.OFFICER))]
+Values = Annotated[list[str] | None, Query(max_length=50)]
 
 
-class StudyQuery:
-    """The study's query parameters (shared by the JSON and HTML routes and the portal)."""
+class StatsRow(BaseModel):
+    """Statistics of one figure: how many consignments, mean, median, p90, p95, max (s)."""
 
-    def __init__(
-        self,
-        start: Annotated[
-            datetime | None, Query(alias="from", description="Start (default: 7 days ago).")
-        ] = None,
-        end: Annotated[
-            datetime | None, Query(alias="to", description="End (default: now).")
-        ] = None,
-        basis: Basis = Basis.ARRIVAL,
-        timezone: Annotated[str, Query(max_length=64)] = "UTC",
-        office: Annotated[list[str], _FILTER] = [],  # noqa: B006 - FastAPI copies it
-        lane: Annotated[list[str], _FILTER] = [],  # noqa: B006
-        transport_mode: Annotated[list[str], _FILTER] = [],  # noqa: B006
-        aeo: Annotated[list[str], _FILTER] = [],  # noqa: B006
-    ) -> None:
-        self.start, self.end, self.basis, self.timezone = start, end, basis, timezone
-        self.filters = {
+    count: int
+    mean_s: float | None
+    median_s: float | None
+    p90_s: float | None
+    p95_s: float | None
+    max_s: float | None
+
+
+class SpanRow(StatsRow):
+    """A headline interval (``arrival_release``, ``acceptance_release``, ...)."""
+
+    span: str
+
+
+class IntervalRow(StatsRow):
+    """An interval between two consecutive milestones."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+
+
+class StageRow(BaseModel):
+    """Mean seconds of one stage of the release time (``lane`` in the per-lane table)."""
+
+    lane: str | None = None
+    stage: str
+    responsibility: str
+    mean_s: float | None
+    share: float | None
+    count: int
+
+
+class BreakdownRow(StatsRow):
+    """Release time for one value of a dimension."""
+
+    value: str
+    excluded: int
+    share: float | None
+
+
+class HourRow(StatsRow):
+    """Release time by local hour of arrival."""
+
+    hour: int
+
+
+class WeekdayRow(StatsRow):
+    """Release time by local weekday of arrival (1 Monday)."""
+
+    weekday: int
+
+
+class HeatCell(BaseModel):
+    """One weekday x hour cell."""
+
+    weekday: int
+    hour: int
+    count: int
+    median_s: float | None
+    mean_s: float | None
+
+
+class WeekRow(StatsRow):
+    """Release time by week of arrival, with the change from the week before."""
+
+    week: date
+    median_change: float | None
+    mean_change: float | None
+
+
+class HistogramBin(BaseModel):
+    """Consignments whose release time falls in ``[lower_h, upper_h)`` hours."""
+
+    lower_h: float
+    upper_h: float | None
+    count: int
+
+
+class OutlierRow(BaseModel):
+    """A release time beyond the fence, with the stage that took longest."""
+
+    consignment_id: str
+    office: str
+    lane: str
+    arrival: datetime
+    release: datetime
+    release_s: float
+    longest_stage: str
+    longest_stage_s: float | None
+
+
+class Outliers(BaseModel):
+    """The fence, how many are beyond it, and the longest."""
+
+    threshold_s: float | None
+    count: int
+    listed: list[OutlierRow]
+
+
+class QualityRow(BaseModel):
+    """Data-quality counters of one office (``all``: every office)."""
+
+    office: str
+    consignments: int
+    events: int
+    duplicate: int
+    repeated: int
+    invalid_event: int
+    missing: int
+    unpaired: int
+    clock_skew: int
+    out_of_order: int
+    future: int
+    no_release: int
+    no_arrival: int
+    excluded: int
+    included: int
+
+
+class Consignments(BaseModel):
+    """How many consignments the study covers, rests on, and left out (by reason)."""
+
+    total: int
+    included: int
+    excluded: dict[str, int]
+
+
+class ByGroup(BaseModel):
+    """Mean release time of one group, hours, and how many consignments."""
+
+    mean_hours: float | None
+    consignments: int
+
+
+class ReleaseTime(BaseModel):
+    """The average release time of the period, as WTO TFA Art. 7.6 asks to publish it."""
+
+    start: datetime | None
+    end: datetime | None
+    mean_hours: float | None
+    median_hours: float | None
+    consignments: int
+    excluded: dict[str, int]
+    by_transport_mode: dict[str, ByGroup]
+    by_office: dict[str, ByGroup]
+
+
+class Params(BaseModel):
+    """What was studied."""
+
+    start: datetime | None
+    end: datetime | None
+    basis: str
+    filters: dict[str, list[str]]
+    timezone: str
+    tolerance_s: float
+    as_of: datetime | None
+    outlier_fence: float
+
+
+class TrsQuality(BaseModel):
+    """Data quality per office, the exclusions, and events without a consignment."""
+
+    params: Params
+    consignments: Consignments
+    quality: list[QualityRow]
+    unattributed_events: int
+
+
+class TrsStudy(TrsQuality):
+    """Every figure of the study."""
+
+    publication: ReleaseTime
+    spans: list[SpanRow]
+    intervals: list[IntervalRow]
+    stages: list[StageRow]
+    stages_by_lane: list[StageRow]
+    breakdowns: dict[str, list[BreakdownRow]]
+    hourly: list[HourRow]
+    weekday: list[WeekdayRow]
+    heatmap: list[HeatCell]
+    weekly: list[WeekRow]
+    histogram: list[HistogramBin]
+    outliers: Outliers
+
+
+def study_params(
+    principal: Principal,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    basis: Basis,
+    timezone: str,
+    tolerance_minutes: float,
+    outliers: int,
+    as_of: datetime,
+    filters: dict[Dimension, list[str] | None],
+) -> StudyParams:
+    """Study parameters for ``principal``: an officer's offices bound what it may see.
+
+    Raises:
+        PermissionDeniedError: An officer asked for an office it does not work.
+    """
+    chosen = {d: frozenset(v) for d, v in filters.items() if v}
+    if principal.role is Role.OFFICER:
+        asked = chosen.get(Dimension.OFFICE)
+        if asked is not None and not asked <= principal.offices:
+            raise PermissionDeniedError(
+                f"officer {principal.user_id} works {', '.join(sorted(principal.offices))}, "
+                f"not {', '.join(sorted(asked - principal.offices))}"
+            )
+        chosen[Dimension.OFFICE] = asked or principal.offices
+    return StudyParams(
+        start=start,
+        end=end,
+        basis=basis,
+        filters=chosen,
+        timezone=timezone,
+        tolerance=timedelta(minutes=tolerance_minutes),
+        as_of=as_of,
+        outlier_limit=outliers,
+    )
+
+
+def _study(
+    platform: PlatformDep,
+    principal: Reader,
+    start: Annotated[datetime | None, Query(description="Start (ISO 8601, inclusive).")] = None,
+    end: Annotated[datetime | None, Query(description="End (ISO 8601, exclusive).")] = None,
+    basis: Annotated[Basis, Query(description="Place consignments by arrival or release.")] = (
+        Basis.ARRIVAL
+    ),
+    office: Values = None,
+    lane: Values = None,
+    transport_mode: Values = None,
+    aeo: Values = None,
+    pre_arrival: Values = None,
+    agency: Values = None,
+    hs_section: Values = None,
+    tz: Annotated[str, Query(max_length=64, description="IANA time zone.")] = "UTC",
+    tolerance_minutes: Annotated[float, Query(ge=0, le=1440)] = 5.0,
+    outliers: Annotated[int, Query(ge=0, le=1000)] = 25,
+) -> Study:
+    """Run the study the query asks for, on the store."""
+    params = study_params(
+        principal,
+        start=start,
+        end=end,
+        basis=basis,
+        timezone=tz,
+        tolerance_minutes=tolerance_minutes,
+        outliers=outliers,
+        as_of=datetime.now(UTC),
+        filters={
             Dimension.OFFICE: office,
             Dimension.LANE: lane,
             Dimension.TRANSPORT_MODE: transport_mode,
             Dimension.AEO: aeo,
-        }
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-def run_for(platform: SmartCustoms, principal: Principal, query: StudyQuery) -> Study:
-    """Run the study ``query`` describes, within what ``principal`` may see.
-
-    Raises:
-        PermissionDeniedError: An officer filtering on an office not theirs.
-        InvalidStudyError: Every problem of the parameters.
-    """
-    filters = {k: frozenset(v) for k, v in query.filters.items() if v}
-    if principal.role is Role.OFFICER:
-        mine = frozenset(principal.offices)
-        asked = filters.get(Dimension.OFFICE)
-        if asked is not None and not asked <= mine:
-            raise PermissionDeniedError("officers study their own offices only")
-        filters[Dimension.OFFICE] = asked or mine
-    end = _aware(query.end) or datetime.now(UTC)
-    start = _aware(query.start) or end - timedelta(days=7)
-    if end - start > timedelta(days=400):
-        problem = Problem(
-            "trs.params", "from", "a study through the service covers 400 days at most"
-        )
-        raise InvalidStudyError("the period is too long for the service", (problem,))
-    params = StudyParams(
-        start=start, end=end, basis=query.basis, filters=filters, timezone=query.timezone
+            Dimension.PRE_ARRIVAL: pre_arrival,
+            Dimension.AGENCY: agency,
+            Dimension.HS_SECTION: hs_section,
+        },
     )
     return study_from_source(TrsRecords(platform.store), params)
 
 
-@router.get("/study", summary="The Time Release Study of a period (every figure)")
-async def study(
-    principal: Reader, platform: PlatformDep, query: Annotated[StudyQuery, Depends()]
-) -> dict[str, Any]:
-    """Release times, intervals, stages, breakdowns, patterns, outliers and data quality."""
-    result = await run_in_threadpool(run_for, platform, principal, query)
-    return result.as_dict()
+StudyDep = Annotated[Study, Depends(_study)]
 
 
-@router.get("/report", response_class=HTMLResponse, summary="The study as an HTML report")
-async def report(
-    principal: Reader, platform: PlatformDep, query: Annotated[StudyQuery, Depends()]
-) -> HTMLResponse:
-    """A self-contained HTML document with the charts and tables (English)."""
-    result = await run_in_threadpool(run_for, platform, principal, query)
-    return HTMLResponse(render_html(result))
+@router.get("/study", summary="Every release-time figure for a period and filter")
+def get_study(study: StudyDep) -> TrsStudy:
+    """Release time, intervals, stages, breakdowns, patterns, trend, outliers and quality."""
+    return TrsStudy.model_validate(study.as_dict())
+
+
+@router.get("/release-time", summary="The average release time (WTO TFA Art. 7.6)")
+def get_release_time(study: StudyDep) -> ReleaseTime:
+    """The mean arrival -> release time, what it rests on, and per mode and office."""
+    return ReleaseTime.model_validate(study.publication().as_dict())
+
+
+@router.get("/quality", summary="Lifecycle-event data quality per office")
+def get_quality(study: StudyDep) -> TrsQuality:
+    """Every data-quality counter per office, and the consignments excluded by reason."""
+    return TrsQuality.model_validate(study.as_dict())
