@@ -19,7 +19,8 @@ from smartcustoms.config import load_settings
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.store.events import EventRecords
 from smartcustoms.synth import generate_timelines
-from tests.portal.test_browser import CHROMIUM, FLAGS, PASSWORD, _need_chromium, _serve
+from smartcustoms.testing import serve_in_thread
+from tests.portal.test_browser import CHROMIUM, FLAGS, PASSWORD, _need_chromium
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         6_000, seed=5, start=start - timedelta(days=24), days=21, chunk_size=6_000
     )
     EventRecords(platform.store).add(pl.concat([c.events for c in chunks]))
-    yield from _serve(platform)
+    yield from serve_in_thread(platform)
 
 
 def test_the_release_time_page_in_french(server: str, tmp_path: Path) -> None:
