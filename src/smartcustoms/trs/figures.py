@@ -82,7 +82,8 @@ def ranked(table: pl.LazyFrame) -> pl.DataFrame:
     Sorted once, so that every breakdown reads its percentiles at their positions
     (:func:`~.stats.sorted_stat_exprs`) instead of sorting each group again.
     """
-    return included(table).sort(RELEASE_S, CONSIGNMENT_ID).collect()
+    wanted = [CONSIGNMENT_ID, *(d.value for d in Dimension), *(m.value for m in MILESTONES)]
+    return included(table).select(*wanted, RELEASE_S).sort(RELEASE_S, CONSIGNMENT_ID).collect()
 
 
 def _grouped(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:

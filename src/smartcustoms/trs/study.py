@@ -36,7 +36,7 @@ from smartcustoms.trs.columns import (
     Span,
 )
 from smartcustoms.trs.ports import EventSource
-from smartcustoms.trs.timelines import check_timelines, pivot_events, with_dimensions
+from smartcustoms.trs.timelines import UNKNOWN, check_timelines, pivot_events, with_dimensions
 
 __all__ = ["Basis", "ReleaseTimeFigure", "Study", "StudyParams", "run_study", "study_from_source"]
 
@@ -316,9 +316,11 @@ def run_study(
         pivot_events(events.lazy(), facts).lazy(), tolerance=params.tolerance, as_of=params.as_of
     )
     every = with_dimensions(checked).collect()
+    del checked  # the pivot's frame: the figures below need the memory
     known = pl.col(CONSIGNMENT_ID).is_not_null() & (pl.col(CONSIGNMENT_ID) != "")
     unattributed = int(every.filter(~known).get_column(N_EVENTS).sum())
     table = _scope(every.lazy().filter(known), params).collect()
+    del every
     return _figures(table, params, unattributed)
 
 
@@ -369,6 +371,8 @@ def study_from_source(source: EventSource, params: StudyParams | None = None) ->
     if problems:
         raise InvalidStudyError("the study cannot run with these parameters", tuple(problems))
     offices = params.filters.get(Dimension.OFFICE)
+    if offices is not None and UNKNOWN in offices:
+        offices = None  # consignments of no known office have no office to look for
     events = source.lifecycle_events(start=params.start, end=params.end, offices=offices)
     attributes = source.consignment_attributes(start=params.start, end=params.end, offices=offices)
     return run_study(events, attributes, params)
