@@ -13,6 +13,7 @@ from smartcustoms.risk.rules import example_rules_path
 from smartcustoms.synth import TrafficConfig, write_traffic
 from smartcustoms.testing import make_filing
 from tests.api.conftest import Api
+from tests.rulesets_text import MARKER_LISTS, MARKER_RULES
 
 V1 = "/api/v1"
 START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -164,38 +165,14 @@ def test_two_files_with_one_name_are_refused(api: Api) -> None:
 
 # ---------------------------------------------------------------- stored rulesets
 
-MARKER_RULES = """\
-id = "analyst-set"
-version = "{version}"
-legal_basis = "Art. 46 UCC"
-watchlists = ["marked.toml"]
-
-[[rules]]
-id = "marked-seller"
-description = "Seller under a fresh alert"
-effective_from = 2026-01-01
-lane = "red"
-when = {{ seller_id = {{ in_list = "marked-sellers" }} }}
-"""
-
-MARKER_LISTS = """\
-id = "marked"
-version = "1"
-legal_basis = "Art. 46 UCC"
-
-[[lists]]
-id = "marked-sellers"
-kind = "seller"
-effective_from = 2026-01-01
-entries = ["SELLER-1"]
-"""
+MARKER_LIST = MARKER_LISTS.format(seller="SELLER-1")
 
 
 def _marker_upload(version: str = "1", note: str | None = None) -> dict[str, Any]:
     """Rules sending every consignment of seller SELLER-1 (the test filings') to red."""
     return {
         "rules": {"name": "rules.toml", "content": MARKER_RULES.format(version=version)},
-        "watchlists": [{"name": "marked.toml", "content": MARKER_LISTS}],
+        "watchlists": [{"name": "marked.toml", "content": MARKER_LIST}],
         "note": note,
     }
 
@@ -248,7 +225,7 @@ def test_a_version_names_one_text(api: Api) -> None:
     headers = api.headers["analyst"]
     api.client.post(f"{V1}/rules", headers=headers, json=_marker_upload())
     other = _marker_upload()
-    other["watchlists"][0]["content"] = MARKER_LISTS.replace("SELLER-1", "SELLER-2")
+    other["watchlists"][0]["content"] = MARKER_LISTS.format(seller="SELLER-2")
     problem = _assert_problem(
         api.client.post(f"{V1}/rules", headers=headers, json=other), 409, "conflict"
     )

@@ -18,34 +18,12 @@ from smartcustoms.store import tables as t
 from smartcustoms.synth import TrafficConfig, write_traffic
 from smartcustoms.testing import make_filing, write_jsonl
 from tests.portal.conftest import PASSWORD, Portal
+from tests.rulesets_text import MARKER_LISTS, MARKER_RULES
 
 START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
-RULES = """\
-id = "analyst-set"
-version = "{version}"
-legal_basis = "Art. 46 UCC"
-watchlists = ["marked.toml"]
-
-[[rules]]
-id = "marked-seller"
-description = "Seller under a fresh alert"
-effective_from = 2026-01-01
-lane = "red"
-when = {{ seller_id = {{ in_list = "marked-sellers" }} }}
-"""
-
-LISTS = """\
-id = "marked"
-version = "1"
-legal_basis = "Art. 46 UCC"
-
-[[lists]]
-id = "marked-sellers"
-kind = "seller"
-effective_from = 2026-01-01
-entries = ["SELLER-1"]
-"""
+RULES = MARKER_RULES
+LISTS = MARKER_LISTS.format(seller="SELLER-1")
 
 BROKEN = """\
 id = "broken"
@@ -227,7 +205,7 @@ def test_the_same_files_again_and_a_reused_version(analyst: Portal) -> None:
     other = _post_files(
         analyst,
         ("rules.toml", RULES.format(version="1")),
-        [("marked.toml", LISTS.replace("SELLER-1", "SELLER-2"))],
+        [("marked.toml", MARKER_LISTS.format(seller="SELLER-2"))],
     )
     assert other.status_code == 409 and "give the new text its own version" in other.text
 

@@ -31,34 +31,9 @@ from smartcustoms.store.rulesets import (
     load_ruleset_files,
 )
 from smartcustoms.testing import make_filing, write_jsonl
+from tests.rulesets_text import MARKER_LISTS, MARKER_RULES
 
 TODAY = date(2026, 11, 22)
-
-MARKER_RULES = """\
-id = "analyst-set"
-version = "{version}"
-legal_basis = "Art. 46 UCC"
-watchlists = ["marked.toml"]
-
-[[rules]]
-id = "marked-seller"
-description = "Seller under a fresh alert"
-effective_from = 2026-01-01
-lane = "red"
-when = {{ seller_id = {{ in_list = "marked-sellers" }} }}
-"""
-
-MARKER_LISTS = """\
-id = "marked"
-version = "1"
-legal_basis = "Art. 46 UCC"
-
-[[lists]]
-id = "marked-sellers"
-kind = "seller"
-effective_from = 2026-01-01
-entries = ["{seller}"]
-"""
 
 BROKEN = """\
 id = "broken"

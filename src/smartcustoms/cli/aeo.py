@@ -105,19 +105,7 @@ def _change(act: AeoAct) -> click.Command:
         platform = make_platform(database_url)
         home = platform.settings.home_country
         current = platform.aeo.certificate(home, number)
-        details = ActDetails(
-            operator_id=current.operator_id,
-            operator_name=current.operator_name,
-            operator_country=current.operator_country,
-            type=current.type,
-            authority=home,
-            number=number,
-            valid_from=current.valid_from,
-            valid_to=current.valid_to,
-            act=act,
-            effective=_day(effective),
-            reason=reason,
-        )
+        details = current.act_details(act, _day(effective), reason)
         _show(platform.record_aeo_act(details, actor=actor), as_json)
 
     command.help = {

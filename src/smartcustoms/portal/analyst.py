@@ -34,18 +34,16 @@ from smartcustoms.api.routers.analyst import (
     feature_drift,
 )
 from smartcustoms.errors import (
-    AuthenticationError,
     ConflictError,
     InsufficientLabelsError,
     InvalidInputError,
     ModelNotFoundError,
-    PermissionDeniedError,
     Problem,
 )
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.portal.csrf import check_csrf
 from smartcustoms.portal.i18n import translations
-from smartcustoms.portal.pages import PORTAL_PREFIX, current_principal
+from smartcustoms.portal.pages import PORTAL_PREFIX, page_platform, page_principal
 from smartcustoms.portal.rendering import NAV_PAGES, language_of, render
 from smartcustoms.portal.vocabulary import N_
 from smartcustoms.store.rulesets import (
@@ -87,21 +85,9 @@ _STATUS_WORDS: Final = (N_("draft"), N_("active"), N_("retired"))  # shown as _(
 # ---------------------------------------------------------------- access
 
 
-def _platform(request: Request) -> SmartCustoms:
-    platform: SmartCustoms = request.app.state.platform
-    return platform
-
-
 def _analyst(request: Request) -> Principal:
     """The logged-in analyst or admin (log-in page when logged out, else ``403``)."""
-    principal = current_principal(request)
-    if principal is None:
-        raise AuthenticationError("log in to see this page")
-    if principal.role not in _ANALYSTS:
-        raise PermissionDeniedError(
-            f"role {principal.role} may not use this page (needs admin or analyst)"
-        )
-    return principal
+    return page_principal(request, _ANALYSTS)
 
 
 # ---------------------------------------------------------------- charts
@@ -262,7 +248,7 @@ def _rules_page(
     done: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    platform = _platform(request)
+    platform = page_platform(request)
     records = platform.rulesets.rulesets()
     stored = next((r for r in records if r.is_active), None)
     try:
@@ -376,7 +362,7 @@ def _upload(
             found = list(exc.problems)
         return _rules_page(request, problems=found, checked=True, form=form)
     try:
-        result = _platform(request).rulesets.add(
+        result = page_platform(request).rulesets.add(
             rules_file, lists, actor=principal.user_id, note=form["note"].strip() or None
         )
     except ConflictError as exc:
@@ -396,7 +382,7 @@ def ruleset_page(
 ) -> Response:
     """One ruleset: its files, warnings, and hits per rule."""
     _analyst(request)
-    platform = _platform(request)
+    platform = page_platform(request)
     record = platform.rulesets.get(ruleset)
     return render(
         request,
@@ -438,7 +424,7 @@ def _ruleset_context(platform: SmartCustoms, record: RulesetRecord) -> dict[str,
 def _change(request: Request, ruleset: int, csrf_token: str, *, activate: bool) -> Response:
     principal = _analyst(request)
     check_csrf(request.session, csrf_token)
-    records = _platform(request).rulesets
+    records = page_platform(request).rulesets
     if activate:
         records.activate(ruleset, actor=principal.user_id)
     else:
@@ -499,7 +485,7 @@ def models(
 ) -> Response:
     """Trained models and the evaluation against baselines, in tables and charts."""
     _analyst(request)
-    platform = _platform(request)
+    platform = page_platform(request)
     rows: list[EvaluationRow] = []
     shortage = ""
     try:
@@ -531,7 +517,7 @@ _CHART_FEATURES: Final = 20
 def drift(request: Request) -> Response:
     """Score drift and the PSI of each feature of the active model, thresholds explained."""
     _analyst(request)
-    platform = _platform(request)
+    platform = page_platform(request)
     try:
         scores = platform.targeting.drift()
         features: FeatureDriftReport | None = feature_drift(platform)

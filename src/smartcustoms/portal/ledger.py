@@ -21,12 +21,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from smartcustoms.access import Principal, Role
-from smartcustoms.errors import AuthenticationError, PermissionDeniedError
 from smartcustoms.ledger.checkpoint import parse_signed_checkpoint
 from smartcustoms.ledger.note import parse_note
-from smartcustoms.platform import SmartCustoms
 from smartcustoms.portal.csrf import check_csrf
-from smartcustoms.portal.pages import PORTAL_PREFIX, current_principal
+from smartcustoms.portal.pages import PORTAL_PREFIX, page_platform, page_principal
 from smartcustoms.portal.rendering import NAV_PAGES, render
 from smartcustoms.portal.vocabulary import N_
 
@@ -45,19 +43,8 @@ for _entry in (
         NAV_PAGES.append(_entry)
 
 
-def _platform(request: Request) -> SmartCustoms:
-    platform: SmartCustoms = request.app.state.platform
-    return platform
-
-
 def _reader(request: Request, roles: tuple[Role, ...] = _READERS) -> Principal:
-    principal = current_principal(request)
-    if principal is None:
-        raise AuthenticationError("log in to see this page")
-    if principal.role not in roles:
-        needs = " or ".join(r.value for r in roles)
-        raise PermissionDeniedError(f"role {principal.role} may not use this page (needs {needs})")
-    return principal
+    return page_principal(request, roles)
 
 
 @router.get("/aeo", response_class=HTMLResponse)
@@ -68,7 +55,7 @@ def aeo_page(
 ) -> Response:
     """AEO authorisations with their acts; filter by operator or by source log."""
     _reader(request)
-    platform = _platform(request)
+    platform = page_platform(request)
     records = platform.aeo.certificates(operator_id=operator or None, source=source or None)
     sources = sorted({r.source for r in platform.aeo.certificates()})
     return render(
@@ -88,7 +75,7 @@ def aeo_page(
 def mra_page(request: Request) -> Response:
     """Arrangements, partner logs and how far each was verified, and the trust policy."""
     _reader(request)
-    platform = _platform(request)
+    platform = page_platform(request)
     today = datetime.now(UTC).date()
     partners = [
         {"partner": p, "log": origin, "in_force": p.is_in_force_on(today)}
@@ -107,7 +94,7 @@ def ledger_page(
 ) -> Response:
     """Our log, its cosignatures, statements waiting, our public keys."""
     principal = _reader(request)
-    platform = _platform(request)
+    platform = page_platform(request)
     node = platform.ledger
     cosigned = node.cosigned_checkpoint()
     witnesses: list[str] = []
@@ -141,7 +128,7 @@ def ledger_action(
     """Admins: cosign our checkpoint, or sync the partners' logs; reports shown on the page."""
     principal = _reader(request, (Role.ADMIN,))
     check_csrf(request.session, csrf_token)
-    platform = _platform(request)
+    platform = page_platform(request)
     if action == "cosign":
         reports = [r.as_dict() for r in platform.mra.cosign()]
     elif action == "sync":

@@ -50,18 +50,16 @@ from smartcustoms.api.routers.officer import (
 )
 from smartcustoms.api.routers.quarantine import summary_fields, visible_entry
 from smartcustoms.errors import (
-    AuthenticationError,
     ConflictError,
     InvalidInputError,
     InvalidInspectionResultError,
-    PermissionDeniedError,
     Problem,
 )
 from smartcustoms.intake.quality import explain_reasons
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.portal.csrf import check_csrf
 from smartcustoms.portal.i18n import translations
-from smartcustoms.portal.pages import PORTAL_PREFIX, current_principal
+from smartcustoms.portal.pages import PORTAL_PREFIX, page_platform, page_principal
 from smartcustoms.portal.rendering import NAV_PAGES, language_of, render
 from smartcustoms.portal.vocabulary import N_
 from smartcustoms.risk.columns import Lane
@@ -167,23 +165,9 @@ def _render(
     return render(request, template, {"labels": LABELS, **context}, status_code=status_code)
 
 
-def _platform(request: Request) -> SmartCustoms:
-    platform: SmartCustoms = request.app.state.platform
-    return platform
-
-
 def _principal(request: Request, roles: Iterable[Role]) -> Principal:
     """The logged-in user if its role may use the page (log-in page, else ``403``)."""
-    principal = current_principal(request)
-    if principal is None:
-        raise AuthenticationError("log in to see this page")
-    allowed = frozenset(roles)
-    if principal.role not in allowed:
-        raise PermissionDeniedError(
-            f"role {principal.role} may not use this page (needs "
-            f"{' or '.join(sorted(r.value for r in allowed))})"
-        )
-    return principal
+    return page_principal(request, roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +225,7 @@ def queue(
 ) -> Response:
     """The work queue: red first, by priority; filters by office, lane, day and status."""
     principal = _principal(request, _READERS)
-    platform = _platform(request)
+    platform = page_platform(request)
     office = office.strip()
     problems: list[Problem] = []
     offices = queue_offices(principal, office or None)
@@ -384,7 +368,7 @@ def _consignment_page(
     done: str = "",
 ) -> Response:
     shown = _form_problems(request, problems or [])
-    context = _case_file(_platform(request), principal, consignment_id)
+    context = _case_file(page_platform(request), principal, consignment_id)
     context.update(
         {
             "consignment_id": consignment_id,
@@ -432,7 +416,7 @@ def inspect(
     """Record a control outcome (``POST /consignments/{id}/inspections``), every problem at once."""
     check_csrf(request.session, csrf_token)
     principal = _principal(request, _WORKERS)
-    platform = _platform(request)
+    platform = page_platform(request)
     values = {
         "result": result,
         "finding": finding,
@@ -487,7 +471,7 @@ def reroute(
     """Re-route with a justification (``POST /consignments/{id}/lane``), every problem at once."""
     check_csrf(request.session, csrf_token)
     principal = _principal(request, _WORKERS)
-    platform = _platform(request)
+    platform = page_platform(request)
     values = {"lane": lane, "justification": justification}
     _visible(platform, principal, consignment_id)
     problems = _nul_problems(**values)
@@ -528,7 +512,7 @@ def quarantine_list(
 ) -> Response:
     """Quarantined filings, oldest first (a filer: its own submissions only)."""
     principal = _principal(request, _QUARANTINE)
-    platform = _platform(request)
+    platform = page_platform(request)
     status = status if status in ("open", "resolved", "all") else "open"
     code = code.strip().replace("\x00", "")[:64]
     number = _page_number(page)
@@ -587,7 +571,7 @@ def _quarantine_page(
     problems: list[Problem] | None = None,
     done: bool = False,
 ) -> Response:
-    platform = _platform(request)
+    platform = page_platform(request)
     consignments = []
     if entry.status == "resolved" and entry.resolved_filing_id:
         ids = platform.store.filing_consignment_ids(entry.resolved_filing_id)
@@ -616,7 +600,7 @@ def _quarantine_page(
 def quarantine_entry(request: Request, quarantine_id: str, done: str = "") -> Response:
     """Every problem with its path, the record as received, and a form to correct it."""
     principal = _principal(request, _QUARANTINE)
-    entry = visible_entry(_platform(request), principal, quarantine_id, via="portal")
+    entry = visible_entry(page_platform(request), principal, quarantine_id, via="portal")
     return _quarantine_page(request, principal, entry, done=done == "resubmitted")
 
 
@@ -640,7 +624,7 @@ def quarantine_resubmit(
     """
     check_csrf(request.session, csrf_token)
     principal = _principal(request, _QUARANTINE)
-    platform = _platform(request)
+    platform = page_platform(request)
     tenant = tenant_of(principal)
     entry = visible_entry(platform, principal, quarantine_id, via="portal")
     if "\x00" in corrected:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,21 +12,34 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from smartcustoms.access import Principal, Role
-from smartcustoms.errors import AuthenticationError, SmartCustomsError, UserNotFoundError
+from smartcustoms.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    SmartCustomsError,
+    UserNotFoundError,
+)
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.portal.csrf import check_csrf
 from smartcustoms.portal.i18n import LANGUAGES
 from smartcustoms.portal.rendering import render
 from smartcustoms.store.indicators import Indicators
 
-__all__ = ["PORTAL_PREFIX", "current_principal", "install_portal", "router"]
+__all__ = [
+    "PORTAL_PREFIX",
+    "current_principal",
+    "install_portal",
+    "page_platform",
+    "page_principal",
+    "router",
+]
 
 PORTAL_PREFIX = "/portal"
 
 router = APIRouter(prefix=PORTAL_PREFIX, include_in_schema=False)
 
 
-def _platform(request: Request) -> SmartCustoms:
+def page_platform(request: Request) -> SmartCustoms:
+    """The platform the portal's app was built from."""
     platform: SmartCustoms = request.app.state.platform
     return platform
 
@@ -36,7 +50,7 @@ def current_principal(request: Request) -> Principal | None:
     if not isinstance(user_id, str):
         return None
     try:
-        user = _platform(request).access.user(user_id)
+        user = page_platform(request).access.user(user_id)
     except UserNotFoundError:
         return None
     if not user.active:
@@ -44,6 +58,20 @@ def current_principal(request: Request) -> Principal | None:
         return None
     principal = user.principal()
     request.state.principal = principal
+    return principal
+
+
+def page_principal(request: Request, roles: Iterable[Role]) -> Principal:
+    """The logged-in user if its role may use the page (log-in page when logged out, else 403)."""
+    principal = current_principal(request)
+    if principal is None:
+        raise AuthenticationError("log in to see this page")
+    allowed = frozenset(roles)
+    if principal.role not in allowed:
+        raise PermissionDeniedError(
+            f"role {principal.role} may not use this page (needs "
+            f"{' or '.join(sorted(r.value for r in allowed))})"
+        )
     return principal
 
 
@@ -76,7 +104,7 @@ def login(
 ) -> Response:
     """Check the password; start a session in the user's language."""
     check_csrf(request.session, csrf_token)
-    platform = _platform(request)
+    platform = page_platform(request)
     try:
         principal = platform.access.authenticate_password(user_id, password)
     except AuthenticationError:
@@ -120,7 +148,7 @@ def language(
         request.session["lang"] = lang
         principal = current_principal(request)
         if principal is not None:
-            _platform(request).access.set_language(principal.user_id, lang)
+            page_platform(request).access.set_language(principal.user_id, lang)
     return RedirectResponse(_safe_next(back), status_code=303)
 
 
@@ -138,7 +166,7 @@ def dashboard(request: Request) -> Response:
 
     offices = principal.offices if principal.role is Role.OFFICER else None
     today = datetime.now(UTC).date()
-    platform = _platform(request)
+    platform = page_platform(request)
     figures = Indicators(platform.store).day(today, offices=offices)
     releases = release_tiles(platform, today, offices=offices)
     return render(

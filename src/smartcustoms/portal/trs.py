@@ -24,11 +24,10 @@ from markupsafe import Markup
 
 from smartcustoms.access import Principal, Role
 from smartcustoms.api.routers.trs import study_params
-from smartcustoms.errors import AuthenticationError, PermissionDeniedError
 from smartcustoms.model.events import EventType
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.portal.i18n import translations
-from smartcustoms.portal.pages import PORTAL_PREFIX, current_principal
+from smartcustoms.portal.pages import PORTAL_PREFIX, page_platform, page_principal
 from smartcustoms.portal.rendering import NAV_PAGES, language_of, render
 from smartcustoms.portal.vocabulary import N_
 from smartcustoms.store.trs import TrsRecords
@@ -51,20 +50,8 @@ if _NAV not in NAV_PAGES:
     NAV_PAGES.append(_NAV)
 
 
-def _platform(request: Request) -> SmartCustoms:
-    platform: SmartCustoms = request.app.state.platform
-    return platform
-
-
 def _reader(request: Request) -> Principal:
-    principal = current_principal(request)
-    if principal is None:
-        raise AuthenticationError("log in to see this page")
-    if principal.role not in _READERS:
-        raise PermissionDeniedError(
-            f"role {principal.role} may not see release times (officers, analysts, admins)"
-        )
-    return principal
+    return page_principal(request, _READERS)
 
 
 @router.get("/trs", response_class=HTMLResponse)
@@ -95,7 +82,7 @@ def trs_page(
             Dimension.LANE: [lane] if lane in _LANES else None,
         },
     )
-    study = study_from_source(TrsRecords(_platform(request).store), params)
+    study = study_from_source(TrsRecords(page_platform(request).store), params)
     tr = translations(language_of(request))
     return render(
         request,

@@ -175,6 +175,22 @@ class CertificateRecord:
     source: str
     acts: tuple[ActRecord, ...]
 
+    def act_details(self, act: AeoAct, effective: date, reason: str) -> ActDetails:
+        """A new act on this authorisation (its holder, type and validity as stored)."""
+        return ActDetails(
+            operator_id=self.operator_id,
+            operator_name=self.operator_name,
+            operator_country=self.operator_country,
+            type=self.type,
+            authority=self.authority,
+            number=self.number,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+            act=act,
+            effective=effective,
+            reason=reason,
+        )
+
     def history(self) -> list[StatusAct]:
         """The acts as :class:`StatusAct` values."""
         return [StatusAct(a.act, a.effective, a.reason) for a in self.acts]
@@ -249,7 +265,7 @@ class AeoRecords:
             if found is None and details.act is not AeoAct.GRANT:
                 raise CertificateNotFoundError(f"no AEO certificate {key!r}")
             if found is not None:
-                details = _with_stored_terms(details, found)
+                details = found.act_details(details.act, details.effective, details.reason)
             history = [] if found is None else found.history()
             problems = check_act(
                 history,
@@ -631,20 +647,3 @@ class AeoRecords:
             )
             for r in rows
         ]
-
-
-def _with_stored_terms(details: ActDetails, found: CertificateRecord) -> ActDetails:
-    """``details`` with the stored holder, type and validity (an act cannot change them)."""
-    return ActDetails(
-        operator_id=found.operator_id,
-        operator_name=found.operator_name,
-        operator_country=found.operator_country,
-        type=found.type,
-        authority=found.authority,
-        number=found.number,
-        valid_from=found.valid_from,
-        valid_to=found.valid_to,
-        act=details.act,
-        effective=details.effective,
-        reason=details.reason,
-    )

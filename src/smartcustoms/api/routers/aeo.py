@@ -147,19 +147,7 @@ def record_act(body: ActIn, principal: Admin, platform: PlatformDep) -> dict[str
             reason=body.reason,
         )
     else:
-        details = ActDetails(
-            operator_id=current.operator_id,
-            operator_name=current.operator_name,
-            operator_country=current.operator_country,
-            type=current.type,
-            authority=home,
-            number=body.number,
-            valid_from=current.valid_from,
-            valid_to=current.valid_to,
-            act=body.act,
-            effective=body.effective,
-            reason=body.reason,
-        )
+        details = current.act_details(body.act, body.effective, body.reason)
     return platform.record_aeo_act(details, actor=principal.user_id).as_dict()
 
 
