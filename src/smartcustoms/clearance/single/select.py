@@ -586,7 +586,15 @@ def _rule_reason(hit: Mapping[str, Any]) -> str:
         action = "hit"
     label = rule_id if version is None else _concat(rule_id, " v", version)
     basis = "" if legal_basis is None else f" [{legal_basis}]"
-    text = _concat("rule ", label, ": ", description or "no description", " - ", action, basis)
+    text = _concat(
+        "rule ",
+        label,
+        ": ",
+        "no description" if description is None else description,
+        " - ",
+        action,
+        basis,
+    )
     return _json_object(
         [
             ("kind", '"rule"'),
@@ -634,9 +642,10 @@ def _value_reason(item: Mapping[str, Any], currency: str) -> str | None:
         raise _DeclinedError  # the batch divides by it before masking: not worth reproducing
     if unit is None or median is None or pct is None:
         return None
+    level_text = "reference" if level is None else level
     text = (
         f"declared unit value {currency} {_fmt(unit, 2)}/kg is {_fmt(unit / median, 2)}x the"
-        f" median of its {level or 'reference'} reference ({currency} {_fmt(median, 2)}/kg,"
+        f" median of its {level_text} reference ({currency} {_fmt(median, 2)}/kg,"
         f" {0 if n is None else n} items); percentile {_round_int(pct)}"
     )
     return _json_object(
