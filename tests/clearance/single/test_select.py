@@ -136,7 +136,7 @@ SCORES = st.one_of(
 REVENUES = st.one_of(st.none(), st.sampled_from([0.0, 10.0, 250.5]), st.floats(0.0, 1e6))
 IDS = st.one_of(
     st.sampled_from([f"C{i:03d}" for i in range(12)]),
-    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=4),
+    st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=4),
 )
 
 
@@ -353,7 +353,7 @@ def test_round_and_fixed_decimals_equal_polars(values: list[float], decimals: in
     assert [fast._fmt(v, decimals or 1) for v in values] == fixed
 
 
-@given(st.lists(st.text(st.characters(exclude_categories=("Cs",))), min_size=1, max_size=20))
+@given(st.lists(st.text(st.characters(exclude_categories=["Cs"])), min_size=1, max_size=20))
 @settings(max_examples=200, deadline=None)
 def test_json_text_equals_polars(values: list[str]) -> None:
     frame = pl.DataFrame({"s": values}, schema={"s": pl.String})
@@ -361,14 +361,14 @@ def test_json_text_equals_polars(values: list[str]) -> None:
     assert [fast._json_object([("s", fast._json_text(v))]) for v in values] == encoded
 
 
-OPTIONAL_TEXT = st.one_of(st.none(), st.text(st.characters(exclude_categories=("Cs",))))
+OPTIONAL_TEXT = st.one_of(st.none(), st.text(st.characters(exclude_categories=["Cs"])))
 
 
 @given(
     st.lists(
         st.fixed_dictionaries(
             {
-                "rule_id": st.text(st.characters(exclude_categories=("Cs",)), min_size=1),
+                "rule_id": st.text(st.characters(exclude_categories=["Cs"]), min_size=1),
                 "rule_version": OPTIONAL_TEXT,
                 "action_lane": st.sampled_from([None, "red", "yellow", "blue", "green"]),
                 "action_weight": st.one_of(st.none(), st.floats(-1e20, 1e20)),

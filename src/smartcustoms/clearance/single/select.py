@@ -457,12 +457,16 @@ def _json_float(value: float | None) -> str:
 
 
 def _json_text(value: str | None) -> str:
-    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'  # nothing to escape
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _json_object(pairs: Sequence[tuple[str, str]]) -> str:
     """A JSON object from (key, already encoded value) pairs, Polars' compact style."""
-    return "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs) + "}"
+    return "{" + ",".join(f'"{k}":{v}' for k, v in pairs) + "}"  # keys are plain literals
 
 
 def _round(value: float | None, decimals: int) -> float | None:
