@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,22 +39,39 @@ from smartcustoms.risk.columns import (
 )
 from smartcustoms.risk.engine import RiskEngine
 from smartcustoms.risk.features import FeatureConfig
+from smartcustoms.risk.model import feature_matrix as model_feature_matrix
 from smartcustoms.risk.pipeline import RiskPipeline
 from smartcustoms.risk.policy import default_policy
 from smartcustoms.risk.profiles import ProfileStat
 from smartcustoms.risk.rules import load_example_rules
 from smartcustoms.risk.value_controls import fit_value_reference, with_value_controls
 from smartcustoms.risk.view import build_risk_view
-from smartcustoms.synth import TrafficConfig, generate_traffic
+from smartcustoms.synth import (
+    TrafficConfig,
+    generate_traffic,
+    tariff_assessor,
+    with_revenue_at_stake,
+)
 from smartcustoms.tariff import load_exchange_rates
 
-SCORE_COLUMNS = [c.CONSIGNMENT_ID, "risk_score", "expected_revenue", "model_version", "riskiest_item"]
+SCORE_COLUMNS = [
+    c.CONSIGNMENT_ID,
+    "risk_score",
+    "expected_revenue",
+    "model_version",
+    "riskiest_item",
+]
 SCORING_SEEDS = (5, 23)
 COVERAGE_FLOOR = 0.95
 
 
-def _raw_view(consignments: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _raw_view(
+    consignments: int, seed: int, *, revenue: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     chunks = list(generate_traffic(TrafficConfig(consignments=consignments, seed=seed)))
+    if revenue:  # the generator leaves revenue at stake empty; the tariff fills it in
+        assessor = tariff_assessor()
+        chunks = [with_revenue_at_stake(chunk, assessor) for chunk in chunks]
     cons = pl.concat([ch.consignments for ch in chunks])
     items = pl.concat([ch.items for ch in chunks])
     labels = pl.concat([ch.labels for ch in chunks])
@@ -63,7 +81,7 @@ def _raw_view(consignments: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]
 
 def _history() -> pl.DataFrame:
     """Labelled history with rule_score, as SmartCustoms targeting builds it for training."""
-    view, labels = _raw_view(3_000, 11)
+    view, labels = _raw_view(3_000, 11, revenue=True)
     truth = labels.select(
         c.CONSIGNMENT_ID,
         IS_NONCOMPLIANT,
@@ -107,9 +125,7 @@ class Scenario:
     filings: list[pl.DataFrame]
 
     def batch_score(self, frame: pl.DataFrame) -> list[dict[str, Any]]:
-        scored = self.pipeline.score_consignments(
-            frame, top=0, values_applied=self.values_applied
-        )
+        scored = self.pipeline.score_consignments(frame, top=0, values_applied=self.values_applied)
         return scored.select(SCORE_COLUMNS).to_dicts()
 
     def batch_contributions(self, frame: pl.DataFrame) -> str:
@@ -175,6 +191,7 @@ def scenarios(history: pl.DataFrame, raw_views: list[pl.DataFrame]) -> dict[str,
         out[name] = _scenario(pipeline.fit(history), values_applied, raw_views)
     # a saved and reloaded pipeline (profiles and reference rebuilt from their frames)
     again = RiskPipeline.from_bytes(out["engine"].pipeline.to_bytes())
+    assert again.model_.revenue_model_ is not None
     out["reloaded"] = _scenario(again, True, raw_views)
     return out
 
@@ -223,6 +240,38 @@ def test_contributions_equal_the_batch_on_synthetic_items(
             assert got == scenario.batch_contributions(filing[i : i + 1])
             assert len(json.loads(got)) == 3
     assert covered >= COVERAGE_FLOOR * checked
+
+
+@pytest.mark.parametrize("name", [*CONFIGS, "reloaded"])
+def test_feature_matrices_equal_the_batch_bit_for_bit(
+    scenarios: dict[str, Scenario], name: str
+) -> None:
+    scenario = scenarios[name]
+    names = scenario.pipeline.model_.feature_names_
+    for filing in scenario.filings[:100]:
+        got = scenario.scorer.feature_matrix(filing.to_dicts())
+        assert got is not None
+        features = scenario.pipeline.features(filing, values_applied=scenario.values_applied)
+        want = model_feature_matrix(features, names)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+
+
+def test_large_consignments_equal_the_batch(engine: Scenario, pool: list[dict[str, Any]]) -> None:
+    schema = engine.filings[0].schema
+    positive = 0
+    for k in range(40):
+        rng = random.Random(k)
+        rows = [dict(row) for row in rng.sample(pool, rng.randint(4, 60))]
+        for i, row in enumerate(rows):
+            row[c.CONSIGNMENT_ID] = f"C{i % (1 + k % 3)}"
+            row[c.ITEM_NO] = i + 1
+        frame = pl.DataFrame(rows, schema=schema)
+        got = engine.scorer.score(frame.to_dicts())
+        assert got is not None
+        assert got == engine.batch_score(frame)
+        positive += sum(r["expected_revenue"] > 0 for r in got)
+    assert positive > 20
 
 
 def test_the_view_built_here_is_the_one_the_engine_scores(
@@ -303,7 +352,7 @@ def test_empty_views_and_unfitted_pipelines_give_none(engine: Scenario) -> None:
 
 
 _FLOAT_EXTREMES = [0.0, -1.0, 1e-300, 5e-324, 3.4028235e38, 1e39, 1e300, -1e300, math.nan, math.inf]
-_INT_EXTREMES = [0, -5, 100, 2**40, 2**60]
+_INT_EXTREMES = [0, -5, 100, 2**40, 2**53, -(2**53)]
 _FLOAT_COLUMNS = (
     c.NET_MASS_KG,
     "base_value",
@@ -404,5 +453,5 @@ def test_mutated_filings_equal_the_batch(
         covered.append(_check_mutated(scenario, rows, schema))
 
     check()
-    # only out-of-range integers are declined: most mutated filings stay covered
-    assert sum(covered) >= 0.5 * len(covered)
+    # every value drawn has a ported type: the mutated filings stay covered
+    assert sum(covered) >= COVERAGE_FLOOR * len(covered)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import polars as pl
@@ -86,11 +86,13 @@ _TOP: Final = 3
 _ZERO_SUMS: Final = (0.0, 0.0, 0.0, 0.0)
 _SUM_COLUMNS: Final = (PROFILE_N, PROFILE_N_LABELLED, PROFILE_N_POSITIVE, PROFILE_REVENUE_SUM)
 
+_T = TypeVar("_T")
+
 Sums = tuple[float, float, float, float]
 """A profile key value's history sums: n, n_labelled, n_positive, revenue_sum."""
 
 
-class _Decline(Exception):
+class _NotCoveredError(Exception):
     """Internal: this input is not covered (the public methods turn it into ``None``)."""
 
 
@@ -98,19 +100,18 @@ def _text(value: object) -> str | None:
     """A categorical or key value as the batch's ``cast(pl.String)`` reads it."""
     if value is None or type(value) is str:
         return value
-    raise _Decline
+    raise _NotCoveredError
 
 
 def _number(value: object) -> float:
     """A numeric value as float64 (NaN for null), exact where the batch cast is exact."""
     if value is None:
         return math.nan
-    kind = type(value)
-    if kind is float:
-        return value  # type: ignore[return-value]
-    if kind is int and -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:  # type: ignore[operator]
-        return float(value)  # type: ignore[arg-type]
-    raise _Decline
+    if isinstance(value, float) and type(value) is float:
+        return value
+    if isinstance(value, int) and type(value) is int and abs(value) <= _MAX_EXACT_INT:
+        return float(value)
+    raise _NotCoveredError
 
 
 def _divide(numerator: float, denominator: float) -> float:
@@ -164,7 +165,7 @@ class _Profiles:
             *(pl.col(col).cast(pl.Float64) for col in _SUM_COLUMNS),
         )
         if any(frame[col].null_count() for col in _SUM_COLUMNS):
-            raise _Decline
+            raise _NotCoveredError
         width = len(key)
         out: dict[Any, Sums] = {}
         for row in frame.iter_rows():
@@ -271,7 +272,10 @@ class SingleScorer:
             self._required += [*VALUE_CONTROL_CATEGORICALS, *VALUE_CONTROL_NUMERICS]
         model = pipeline.model_
         self._names: list[str] = list(model.feature_names_)
-        if self._names != self._built_names(config) or self._names != pipeline.builder_.schema_.names:
+        if (
+            self._names != self._built_names(config)
+            or self._names != pipeline.builder_.schema_.names
+        ):
             return
         self._categorical_names = set(pipeline.builder_.schema_.categorical_names)
         self._classifier = model.classifier_
@@ -321,9 +325,10 @@ class SingleScorer:
         for row in view:
             for col in self._required:
                 if col not in row:
-                    raise _Decline
+                    raise _NotCoveredError
         rows = [self._features(row) for row in view]
-        matrix = np.asarray(rows, dtype=np.float64).astype(np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 range is inf, as in the batch
+            matrix = np.asarray(rows, dtype=np.float64).astype(np.float32)
         return np.ascontiguousarray(matrix, dtype=np.float32)
 
     # ---------------------------------------------------------------- public API
@@ -349,7 +354,15 @@ class SingleScorer:
         """
         return self._guard(lambda: self._contributions(view_row))
 
-    def _guard(self, compute: Callable[[], Any]) -> Any:
+    def feature_matrix(self, view: list[dict[str, Any]]) -> NDArray[np.float32] | None:
+        """The float32 feature matrix LightGBM reads for ``view`` rows (model column order).
+
+        Equal to ``risk.model.feature_matrix(pipeline.features(<frame of view>, ...),
+        pipeline.model_.feature_names_)``, or ``None`` when not covered.
+        """
+        return self._guard(lambda: self._matrix(view) if view else None)
+
+    def _guard(self, compute: Callable[[], _T]) -> _T | None:
         """Run ``compute``; any decline or unexpected failure gives ``None``."""
         if not self._ready:
             return None
@@ -370,13 +383,13 @@ class SingleScorer:
 
     def _score(self, view: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not view:
-            raise _Decline
+            raise _NotCoveredError
         ids: list[str] = []
         items: list[int | None] = []
         for row in view:
             consignment, item = row[c.CONSIGNMENT_ID], row[c.ITEM_NO]
             if type(consignment) is not str or not (item is None or type(item) is int):
-                raise _Decline
+                raise _NotCoveredError
             ids.append(consignment)
             items.append(item)
         scores, revenues = self._predict(self._matrix(view))
