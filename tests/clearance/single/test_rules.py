@@ -1,4 +1,4 @@
-"""Differential tests: the row-wise rules stage against the batch sequence of ``Clearance._decide``."""
+"""Differential tests: the row-wise rules stage against the batch of ``Clearance._decide``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from smartcustoms.aeo.registry import (
     CertificateStatus,
     CertificateType,
     MraPartner,
+)
+from smartcustoms.aeo.registry import (
     Operator as AeoOperator,
 )
 from smartcustoms.clearance.single._rust_regex import text_ok, translate
@@ -47,7 +49,11 @@ from smartcustoms.risk.columns import (
 from smartcustoms.risk.engine import RiskEngine
 from smartcustoms.risk.policy import default_policy
 from smartcustoms.risk.rules import load_example_rules, load_rules
-from smartcustoms.risk.value_controls import ValueReference, fit_value_reference, with_value_controls
+from smartcustoms.risk.value_controls import (
+    ValueReference,
+    fit_value_reference,
+    with_value_controls,
+)
 from smartcustoms.risk.view import build_risk_view
 from smartcustoms.risk.watchlists import ListKind, WatchList, WatchListEntry
 from smartcustoms.synth import TrafficConfig, generate_traffic, write_traffic
@@ -124,9 +130,7 @@ def batch_rules(
             pl.lit(None, dtype=pl.String).alias("forced_lane"),
         )
     summary = summary.with_columns(pl.col(RULE_SCORE).fill_null(0.0))
-    view = view.join(
-        summary.select(c.CONSIGNMENT_ID, RULE_SCORE), on=c.CONSIGNMENT_ID, how="left"
-    )
+    view = view.join(summary.select(c.CONSIGNMENT_ID, RULE_SCORE), on=c.CONSIGNMENT_ID, how="left")
     # the engine itself agrees on hits and the rule columns
     outcome = engine.assess(view.drop(RULE_SCORE))
     assert outcome.hits.to_dicts() == hits.to_dicts()
@@ -226,7 +230,9 @@ def registry(frames: Frames) -> OperatorRegistry:
         )
     partners = (
         MraPartner("JP", "Japan Customs", date(2011, 1, 1)),
-        MraPartner("US", "CBP", date(2012, 1, 1), scope=(CertificateType.AEOS, CertificateType.AEOF)),
+        MraPartner(
+            "US", "CBP", date(2012, 1, 1), scope=(CertificateType.AEOS, CertificateType.AEOF)
+        ),
     )
     return OperatorRegistry("test", "1", tuple(ops), partners)
 
@@ -245,7 +251,9 @@ ALONE = 60
 """Filings per seed and configuration also compared with the batch run on them alone."""
 
 
-def configurations(frames: Frames, tmp: Path) -> Iterator[tuple[str, RiskEngine, OperatorRegistry | None]]:
+def configurations(
+    frames: Frames, tmp: Path
+) -> Iterator[tuple[str, RiskEngine, OperatorRegistry | None]]:
     example = load_example_rules(today=TODAY)
     policy = default_policy()
     seller = frames.cons[c.SELLER_ID].drop_nulls()[0]
@@ -255,16 +263,24 @@ def configurations(frames: Frames, tmp: Path) -> Iterator[tuple[str, RiskEngine,
         RiskEngine(policy=policy, rules=example, reference=reference()),
         registry(frames),
     )
-    yield "marker+reference", RiskEngine(policy=policy, rules=marker_rules(tmp, seller), reference=reference()), None
+    yield (
+        "marker+reference",
+        RiskEngine(policy=policy, rules=marker_rules(tmp, seller), reference=reference()),
+        None,
+    )
     yield "no-rules+aeo", RiskEngine(policy=policy), registry(frames)
 
 
-def per_filing(frames: Frames) -> Iterator[tuple[Frames, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]]:
+def per_filing(
+    frames: Frames,
+) -> Iterator[tuple[Frames, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]]:
     """Each record alone: its frames and its rows."""
     for record in frames.cons[c.RECORD].unique(maintain_order=True).to_list():
         cons = frames.cons.filter(pl.col(c.RECORD) == record)
         items = frames.items.filter(pl.col(c.RECORD) == record)
-        quality = frames.quality.join(cons.select(c.CONSIGNMENT_ID), on=c.CONSIGNMENT_ID, how="semi")
+        quality = frames.quality.join(
+            cons.select(c.CONSIGNMENT_ID), on=c.CONSIGNMENT_ID, how="semi"
+        )
         yield Frames(cons, items, quality), cons.to_dicts(), items.to_dicts(), quality.to_dicts()
 
 
@@ -308,7 +324,9 @@ def test_every_filing_alone_agrees_with_the_batch(seed: int, tmp_path: Path) -> 
 def test_the_fast_path_sees_value_controls_aeo_and_hits() -> None:
     """Not vacuous: the synthetic traffic exercises references, AEO and rule hits."""
     frames = prepared(SEEDS[0])
-    engine = RiskEngine(policy=default_policy(), rules=load_example_rules(today=TODAY), reference=reference())
+    engine = RiskEngine(
+        policy=default_policy(), rules=load_example_rules(today=TODAY), reference=reference()
+    )
     fast = SingleRules(engine, registry(frames), HOME, rates(), CURRENCY)
     levels: set[Any] = set()
     statuses: set[Any] = set()
@@ -343,15 +361,46 @@ def test_declines_rather_than_guess() -> None:
 
 # --- Hypothesis-mutated filings -----------------------------------------------------------------
 
-HS = ["850760", "950300", "640690", "630900", "821192", "851830", "9102", "610910", "3004", "12", ""]
+HS = [
+    "850760",
+    "950300",
+    "640690",
+    "630900",
+    "821192",
+    "851830",
+    "9102",
+    "610910",
+    "3004",
+    "12",
+    "",
+]
 COUNTRIES = ["CN", "HK", "RU", "BY", "KP", "FR", "US", "cn", None]
-DESCRIPTIONS = ["gift", " Gifts ", "replica watch", "Plush toy", "parts\n", "AAA copy", "x" * 40, "", None]
-VALUES = [Decimal("0"), Decimal("0.0001"), Decimal("145.5000"), Decimal("150"), Decimal("9999.99"), None]
+DESCRIPTIONS = [
+    "gift",
+    " Gifts ",
+    "replica watch",
+    "Plush toy",
+    "parts\n",
+    "AAA copy",
+    "x" * 40,
+    "",
+    None,
+]
+VALUES = [
+    Decimal("0"),
+    Decimal("0.0001"),
+    Decimal("145.5000"),
+    Decimal("150"),
+    Decimal("9999.99"),
+    None,
+]
 MASSES = [0.0, 0.001, 0.5, 12.0, -1.0, None]
 
 
 @st.composite
-def mutated(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def mutated(
+    draw: st.DrawFn,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     frames = prepared(SEEDS[1])
     records = frames.cons[c.RECORD].unique(maintain_order=True).to_list()
     record = draw(st.sampled_from(records))
@@ -437,25 +486,56 @@ WATCH = {
         "hs",
         ListKind.HS,
         date(2026, 1, 1),
-        (WatchListEntry("8211"), WatchListEntry("85", effective_from=date(2026, 6, 1)), WatchListEntry("3004", effective_to=date(2026, 3, 1))),
+        (
+            WatchListEntry("8211"),
+            WatchListEntry("85", effective_from=date(2026, 6, 1)),
+            WatchListEntry("3004", effective_to=date(2026, 3, 1)),
+        ),
     ),
     "sellers": WatchList(
         "sellers",
         ListKind.SELLER,
         date(2026, 1, 1),
-        (WatchListEntry("S1"), WatchListEntry("s2"), WatchListEntry("S3", effective_from=date(2026, 5, 1))),
+        (
+            WatchListEntry("S1"),
+            WatchListEntry("s2"),
+            WatchListEntry("S3", effective_from=date(2026, 5, 1)),
+        ),
         effective_to=date(2027, 1, 1),
     ),
     "empty": WatchList("empty", ListKind.COUNTRY, date(2026, 1, 1), ()),
 }
-TEXTS = st.sampled_from(["", "S1", "s1", "s2", "S3", "8211", "821190", "85", "8", "3004x", "CN", "cn", "gift", "a\nb", "Ab_1", " "])
+TEXTS = st.sampled_from(
+    [
+        "",
+        "S1",
+        "s1",
+        "s2",
+        "S3",
+        "8211",
+        "821190",
+        "85",
+        "8",
+        "3004x",
+        "CN",
+        "cn",
+        "gift",
+        "a\nb",
+        "Ab_1",
+        " ",
+    ]
+)
 NUMBERS = st.one_of(
-    st.sampled_from([0.0, -0.0, 1.0, 150.0, 149.99999999999997, 1e300, -1e-300, math.inf, -math.inf]),
+    st.sampled_from(
+        [0.0, -0.0, 1.0, 150.0, 149.99999999999997, 1e300, -1e-300, math.inf, -math.inf]
+    ),
     st.floats(-1e6, 1e6, allow_nan=False),
     st.integers(-(2**60), 2**60),
 )
 DATES = st.dates(date(2025, 12, 1), date(2027, 2, 1))
-INSTANTS = st.datetimes(datetime(2025, 12, 1), datetime(2027, 2, 1)).map(lambda d: d.replace(tzinfo=UTC))
+INSTANTS = st.datetimes(datetime(2025, 12, 1), datetime(2027, 2, 1)).map(
+    lambda d: d.replace(tzinfo=UTC)
+)
 FIELDS = {
     FieldKind.STRING: ("seller_id", TEXTS),
     FieldKind.NUMBER: ("total_value", NUMBERS),
@@ -474,10 +554,18 @@ DTYPES = {
 def conditions(draw: st.DrawFn) -> tuple[Condition, st.SearchStrategy[Any]]:
     kind = draw(st.sampled_from(list(FIELDS)))
     field, values = FIELDS[kind]
-    ops = [op for op in Operator if op not in (Operator.PREFIX, Operator.MATCHES, Operator.IN_LIST, Operator.NOT_IN_LIST)]
+    ops = [
+        op
+        for op in Operator
+        if op not in (Operator.PREFIX, Operator.MATCHES, Operator.IN_LIST, Operator.NOT_IN_LIST)
+    ]
     if kind is FieldKind.STRING:
         ops = [*ops, Operator.PREFIX, Operator.MATCHES, Operator.IN_LIST, Operator.NOT_IN_LIST]
-        ops = [op for op in ops if op not in (Operator.LT, Operator.LE, Operator.GT, Operator.GE, Operator.BETWEEN)]
+        ops = [
+            op
+            for op in ops
+            if op not in (Operator.LT, Operator.LE, Operator.GT, Operator.GE, Operator.BETWEEN)
+        ]
     op = draw(st.sampled_from(ops))
     scalar = values.filter(lambda v: not (isinstance(v, float) and math.isinf(v)))
     operand: Any
@@ -486,9 +574,22 @@ def conditions(draw: st.DrawFn) -> tuple[Condition, st.SearchStrategy[Any]]:
     elif op in (Operator.IN_LIST, Operator.NOT_IN_LIST):
         operand = draw(st.sampled_from(sorted(WATCH)))
     elif op is Operator.PREFIX:
-        operand = tuple(draw(st.lists(st.sampled_from(["S", "s", "82", "8211", "85", "c", "gift"]), min_size=1, max_size=3, unique=True)))
+        operand = tuple(
+            draw(
+                st.lists(
+                    st.sampled_from(["S", "s", "82", "8211", "85", "c", "gift"]),
+                    min_size=1,
+                    max_size=3,
+                    unique=True,
+                )
+            )
+        )
     elif op is Operator.MATCHES:
-        operand = draw(st.sampled_from([r"^S\d$", r"(?i)gift", r"\b1\b", "a$", r"(?i)^\s*s[0-9]+\s*$", "^$", "."]))
+        operand = draw(
+            st.sampled_from(
+                [r"^S\d$", r"(?i)gift", r"\b1\b", "a$", r"(?i)^\s*s[0-9]+\s*$", "^$", "."]
+            )
+        )
     elif op in (Operator.IN, Operator.NOT_IN):
         operand = tuple(draw(st.lists(scalar, min_size=1, max_size=4)))
     elif op is Operator.BETWEEN:
@@ -505,12 +606,17 @@ def conditions(draw: st.DrawFn) -> tuple[Condition, st.SearchStrategy[Any]]:
 @given(data=st.data())
 def test_conditions_agree_with_their_polars_expression(data: st.DataObject) -> None:
     cond, values = data.draw(conditions())
-    rows = data.draw(st.lists(st.tuples(values, st.one_of(st.none(), DATES)), min_size=1, max_size=5))
+    rows = data.draw(
+        st.lists(st.tuples(values, st.one_of(st.none(), DATES)), min_size=1, max_size=5)
+    )
     compiled = compile_condition(cond, WATCH)
     assert compiled is not None, cond
     frame = pl.DataFrame(
         {"v": [r[0] for r in rows], "day": [r[1] for r in rows]},
-        schema={"v": DTYPES[cond.kind] if cond.kind is not FieldKind.NUMBER else pl.Float64(), "day": pl.Date()},
+        schema={
+            "v": DTYPES[cond.kind] if cond.kind is not FieldKind.NUMBER else pl.Float64(),
+            "day": pl.Date(),
+        },
         strict=False,
     ).rename({"v": cond.field})
     expected = frame.select(cond.expression(WATCH, pl.col("day"))).to_series().to_list()
@@ -522,7 +628,31 @@ def test_conditions_agree_with_their_polars_expression(data: st.DataObject) -> N
 
 # --- the regex dialect ------------------------------------------------------------------------
 
-ATOMS = ["a", "b", "A", "1", " ", ".", r"\d", r"\w", r"\s", r"\W", r"\S", r"\b", r"\B", "^", "$", r"\.", "[a-c]", "[^ab]", "[0-9_-]", r"[\s.]", "(a|b)", "(?:ab|)", "x"]
+ATOMS = [
+    "a",
+    "b",
+    "A",
+    "1",
+    " ",
+    ".",
+    r"\d",
+    r"\w",
+    r"\s",
+    r"\W",
+    r"\S",
+    r"\b",
+    r"\B",
+    "^",
+    "$",
+    r"\.",
+    "[a-c]",
+    "[^ab]",
+    "[0-9_-]",
+    r"[\s.]",
+    "(a|b)",
+    "(?:ab|)",
+    "x",
+]
 QUANTS = ["", "", "*", "+", "?", "{2}", "{1,}", "{0,2}", "*?", "+?"]
 
 
@@ -543,7 +673,10 @@ def patterns(draw: st.DrawFn) -> str:
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
-@given(pattern=patterns(), texts=st.lists(st.text(alphabet="aAbB1 _.\n\t-xé\x1c", max_size=8), min_size=1, max_size=6))
+@given(
+    pattern=patterns(),
+    texts=st.lists(st.text(alphabet="aAbB1 _.\n\t-xé\x1c", max_size=8), min_size=1, max_size=6),
+)
 def test_translated_patterns_match_like_polars(pattern: str, texts: list[str]) -> None:
     try:
         expected = pl.Series(texts, dtype=pl.String).str.contains(pattern).to_list()
@@ -558,7 +691,21 @@ def test_translated_patterns_match_like_polars(pattern: str, texts: list[str]) -
 
 def test_the_shipped_patterns_translate_and_unsupported_syntax_declines() -> None:
     example = load_example_rules(today=TODAY)
-    patterns_used = [cond.operand for r in example.rules for cond in r.conditions() if cond.operator is Operator.MATCHES]
+    patterns_used = [
+        cond.operand
+        for r in example.rules
+        for cond in r.conditions()
+        if cond.operator is Operator.MATCHES
+    ]
     assert patterns_used and all(translate(p) is not None for p in patterns_used)
-    for pattern in (r"\p{L}", "[[:alpha:]]", "a(?i)b", "(?m)^a$", "(?x) a", r"\x41", r"[a&&b]", r"\<a"):
+    for pattern in (
+        r"\p{L}",
+        "[[:alpha:]]",
+        "a(?i)b",
+        "(?m)^a$",
+        "(?x) a",
+        r"\x41",
+        r"[a&&b]",
+        r"\<a",
+    ):
         assert translate(pattern) is None, pattern

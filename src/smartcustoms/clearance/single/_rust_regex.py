@@ -1,14 +1,14 @@
-"""Translate a Polars (Rust ``regex`` crate) pattern into an equivalent Python ``re`` pattern.
+r"""Translate a Polars (Rust ``regex`` crate) pattern into an equivalent Python ``re`` pattern.
 
 Rule conditions ``matches`` run ``str.contains`` in Polars, i.e. the Rust ``regex`` crate. The
 row-wise fast path needs the same answer from Python's :mod:`re`. The two dialects agree on a
 common core when the searched text is plain ASCII; :func:`translate` accepts only that core
 and returns ``None`` for anything else (the caller then declines the filing):
 
-* literals: printable ASCII; escapes ``\\d \\D \\w \\W \\s \\S \\b \\B \\A \\z \\t \\n \\r`` and
+* literals: printable ASCII; escapes ``\d \D \w \W \s \S \b \B \A \z \t \n \r`` and
   escaped punctuation;
-* ``\\B`` (which Rust, unlike Python, also finds in an empty text);
-* ``.``, ``^``, ``$`` (``$`` is end of text in Rust, so it becomes ``\\Z``), alternation;
+* ``\B`` (which Rust, unlike Python, also finds in an empty text);
+* ``.``, ``^``, ``$`` (``$`` is end of text in Rust, so it becomes ``\Z``), alternation;
 * groups ``(...)``, ``(?:...)``, named groups (made non-capturing), scoped flags ``(?i:...)``
   and ``(?s:...)``, and a leading ``(?i)`` / ``(?s)`` / ``(?is)`` at the very start;
 * simple character classes (ranges, escapes, negation; no nesting, set operations or POSIX
@@ -17,7 +17,7 @@ and returns ``None`` for anything else (the caller then declines the filing):
 
 :func:`text_ok` tells whether a text is in the alphabet where the translation is exact
 (tab, line feed, vertical tab, form feed, carriage return and printable ASCII): Unicode
-classes (``\\w``, ``\\s``, case folding) differ between the engines beyond it.
+classes (``\w``, ``\s``, case folding) differ between the engines beyond it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Final
 
 __all__ = ["text_ok", "translate"]
 
-_SAFE_TEXT: Final = frozenset(chr(c) for c in (*range(0x09, 0x0E), *range(0x20, 0x7F)))
+_OUTSIDE: Final = re.compile(r"[^\t-\r -~]")
 _CLASS_ESCAPES: Final = frozenset("dDwWsS")
 _ESCAPES: Final = {
     **{ch: "\\" + ch for ch in "dDwWsSbAtnr"},
@@ -43,10 +43,10 @@ _SCOPED_FLAGS: Final = frozenset({"i", "s", "is", "si"})
 
 def text_ok(text: str) -> bool:
     """Whether ``text`` lies in the alphabet where translated patterns match exactly."""
-    return all(ch in _SAFE_TEXT for ch in text)
+    return _OUTSIDE.search(text) is None
 
 
-class _Unsupported(Exception):
+class _UnsupportedError(Exception):
     """The pattern uses syntax outside the translated core."""
 
 
@@ -61,7 +61,7 @@ def translate(pattern: str) -> re.Pattern[str] | None:
     try:
         out = _Translator(pattern).run()
         return re.compile(out)
-    except (_Unsupported, re.error, IndexError):
+    except (_UnsupportedError, re.error, IndexError):
         return None
 
 
@@ -79,7 +79,7 @@ class _Translator:
         while self.i < len(self.p):
             self.step()
         if len(self.extra) != 1:
-            raise _Unsupported("unbalanced")
+            raise _UnsupportedError("unbalanced")
         self.out.append(")" * self.extra[0])
         return "".join(self.out)
 
@@ -99,7 +99,7 @@ class _Translator:
             self.open_group()
         elif ch == ")":
             if len(self.extra) == 1:
-                raise _Unsupported("unbalanced")
+                raise _UnsupportedError("unbalanced")
             self.out.append(")" * self.extra.pop() + ")")
             self.group_start = False
             self.can_repeat = True
@@ -119,7 +119,7 @@ class _Translator:
         elif ch.isalnum() or ch in _LITERAL_PUNCT:
             self.emit(re.escape(ch), repeatable=True)
         else:
-            raise _Unsupported(ch)
+            raise _UnsupportedError(ch)
 
     def escape(self) -> None:
         ch = self.p[self.i]
@@ -129,11 +129,11 @@ class _Translator:
         elif ch in _PUNCT_ESCAPABLE:
             self.emit(re.escape(ch), repeatable=True)
         else:
-            raise _Unsupported("\\" + ch)
+            raise _UnsupportedError("\\" + ch)
 
     def quantifier(self, ch: str) -> None:
         if not self.can_repeat:
-            raise _Unsupported("nothing to repeat")
+            raise _UnsupportedError("nothing to repeat")
         self.out.append(ch)
         self.lazy()
 
@@ -142,19 +142,19 @@ class _Translator:
             self.out.append("?")
             self.i += 1
         if self.i < len(self.p) and self.p[self.i] in "*+?{":
-            raise _Unsupported("stacked quantifiers")
+            raise _UnsupportedError("stacked quantifiers")
         self.can_repeat = False
 
     def counted(self) -> None:
         end = self.p.find("}", self.i)
         if end < 0 or not self.can_repeat:
-            raise _Unsupported("{")
+            raise _UnsupportedError("{")
         body = self.p[self.i : end]
         if not re.fullmatch(r"\d{1,3}(,\d{0,3})?", body):
-            raise _Unsupported("{" + body)
+            raise _UnsupportedError("{" + body)
         low, _, high = body.partition(",")
         if high and int(high) < int(low):
-            raise _Unsupported("bad range")
+            raise _UnsupportedError("bad range")
         self.out.append("{" + body + "}")
         self.i = end + 1
         self.lazy()
@@ -171,13 +171,13 @@ class _Translator:
             self.i += named.end()
         elif scoped := re.match(r"\?([a-z]+):", rest):
             if scoped.group(1) not in _SCOPED_FLAGS:
-                raise _Unsupported("flags")
+                raise _UnsupportedError("flags")
             self.out.append(f"(?{scoped.group(1)}:")
             self.i += scoped.end()
         elif leading := re.match(r"\?([a-z]+)\)", rest):
             # flags for the rest of the enclosing group: only at its very start
             if leading.group(1) not in _SCOPED_FLAGS or not self.group_start:
-                raise _Unsupported("flags")
+                raise _UnsupportedError("flags")
             self.out.append(f"(?{leading.group(1)}:")
             self.extra[-1] += 1
             self.i += leading.end()
@@ -185,7 +185,7 @@ class _Translator:
             self.can_repeat = False
             return
         else:
-            raise _Unsupported("group")
+            raise _UnsupportedError("group")
         self.extra.append(0)
         self.group_start = True
         self.can_repeat = False
@@ -206,24 +206,20 @@ class _Translator:
             if ch == "\\":
                 esc = self.p[self.i]
                 self.i += 1
-                if esc in _CLASS_ESCAPES:
-                    members.append("\\" + esc)
-                elif esc in "tnr":
-                    members.append("\\" + esc)
-                elif esc in _PUNCT_ESCAPABLE:
+                if esc in _CLASS_ESCAPES or esc in "tnr" or esc in _PUNCT_ESCAPABLE:
                     members.append("\\" + esc)
                 else:
-                    raise _Unsupported("class escape")
+                    raise _UnsupportedError("class escape")
             elif ch in "[&~":
-                raise _Unsupported("class syntax")
+                raise _UnsupportedError("class syntax")
             elif ch == "-":
                 members.append("-")
             elif ch.isalnum() or ch in string.punctuation or ch == " ":
                 members.append(re.escape(ch) if ch in "]^\\" else ch)
             else:
-                raise _Unsupported("class member")
+                raise _UnsupportedError("class member")
         if "".join(members).count("-") and not _simple_ranges(members):
-            raise _Unsupported("class range")
+            raise _UnsupportedError("class range")
         parts.extend(members)
         parts.append("]")
         self.emit("".join(parts), repeatable=True)

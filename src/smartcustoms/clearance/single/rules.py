@@ -43,10 +43,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any, Final
 
 import numpy as np
-import polars as pl
 
 from smartcustoms.aeo import OperatorRegistry
 from smartcustoms.aeo.registry import DEFAULT_OPERATOR_COLUMNS, CertificateStatus
@@ -108,7 +108,7 @@ _NO_REFERENCE_COLUMNS: Final = (
 _AEO_RANK: Final = {0: AeoStatus.NATIONAL.value, 1: AeoStatus.MRA.value}
 
 
-class Decline(Exception):
+class Decline(Exception):  # noqa: N818 - a signal, not an error
     """The fast path cannot give the batch result for this input (the caller falls back)."""
 
 
@@ -248,7 +248,12 @@ def compile_condition(
     expression gives for that row (never null); it raises :class:`Decline` for a value it
     cannot judge exactly.
     """
-    field, op, operand, kind = condition.field, condition.operator, condition.operand, condition.kind
+    field, op, operand, kind = (
+        condition.field,
+        condition.operator,
+        condition.operand,
+        condition.kind,
+    )
 
     def value_of(row: Row) -> Any:
         return _typed(kind, row[field])
@@ -432,7 +437,9 @@ class _Reference:
         medians = table[REF_LOG_MEDIAN].exp().to_list()
         scales = np.maximum(_MAD_TO_SD * table[REF_LOG_MAD].to_numpy(), _MIN_SCALE).tolist()
         self.rows: list[_RefRow] = []
-        self.index: dict[str, dict[tuple[str, ...], int | None]] = {lv.value: {} for lv in ValueRefLevel}
+        self.index: dict[str, dict[tuple[str | None, ...], int | None]] = {
+            lv.value: {} for lv in ValueRefLevel
+        }
         width = reference.n_quantiles
         for k, row in enumerate(table.iter_rows(named=True)):
             grid = row[REF_QUANTILES]
@@ -441,7 +448,7 @@ class _Reference:
                 and len(grid) == width
                 and width >= 2
                 and all(g is not None and math.isfinite(g) for g in grid)
-                and all(a <= b for a, b in zip(grid, grid[1:], strict=False))
+                and all(a <= b for a, b in pairwise(grid))
                 and row[REF_LOG_MEDIAN] is not None
                 and math.isfinite(row[REF_LOG_MEDIAN])
                 and medians[k] is not None
@@ -462,7 +469,11 @@ class _Reference:
             level = row[REF_LEVEL]
             if level not in self.index:
                 continue
-            key = (row[REF_HS], row[REF_ORIGIN]) if level == ValueRefLevel.HS6_ORIGIN else (row[REF_HS],)
+            key = (
+                (row[REF_HS], row[REF_ORIGIN])
+                if level == ValueRefLevel.HS6_ORIGIN
+                else (row[REF_HS],)
+            )
             if any(part is None for part in key):
                 continue  # null keys never join
             found = self.index[level]
@@ -597,7 +608,10 @@ class SingleRules:
         return self._compiled is not None
 
     def evaluate(
-        self, consignments: list[dict[str, Any]], items: list[dict[str, Any]], quality: list[dict[str, Any]]
+        self,
+        consignments: list[dict[str, Any]],
+        items: list[dict[str, Any]],
+        quality: list[dict[str, Any]],
     ) -> SingleRuleResult | None:
         """The batch's view, hits and consignment summary for one filing, or ``None``.
 
@@ -617,7 +631,9 @@ class SingleRules:
 
     # ------------------------------------------------------------------ steps
 
-    def _evaluate(self, consignments: list[Row], items: list[Row], quality: list[Row]) -> SingleRuleResult:
+    def _evaluate(
+        self, consignments: list[Row], items: list[Row], quality: list[Row]
+    ) -> SingleRuleResult:
         view = self._view(consignments, items, quality)
         if not view:
             raise Decline("no goods item joins a consignment")
@@ -659,8 +675,8 @@ class SingleRules:
         seen: set[tuple[str, int]] = set()
         for item in items:
             cid = item[c.CONSIGNMENT_ID]
-            cons = by_id.get(cid) if isinstance(cid, str) else None
-            if cons is None:
+            owner = by_id.get(cid) if isinstance(cid, str) else None
+            if owner is None:
                 continue
             item_no = item[c.ITEM_NO]
             if not isinstance(item_no, int) or isinstance(item_no, bool) or (cid, item_no) in seen:
@@ -669,7 +685,7 @@ class SingleRules:
             row = {k: item[k] for k in item_keys}
             for k in cons_keys:
                 if k != c.CONSIGNMENT_ID:
-                    row[k] = cons[k]
+                    row[k] = owner[k]
             row[DQ_SCORE] = scores.get(cid)
             row[AEO_STATUS] = statuses.get(cid)
             hs_code = _string(row[c.HS_CODE])
@@ -705,7 +721,9 @@ class SingleRules:
             row[VALUE_REF_MEDIAN] = ref.median if ref else None
             row[VALUE_REF_N] = ref.n if ref else None
             row[VALUE_REF_LEVEL] = ref.level if ref else None
-            row[VALUE_RATIO] = unit / ref.median if unit is not None and ref and ref.median else None
+            row[VALUE_RATIO] = (
+                unit / ref.median if unit is not None and ref and ref.median else None
+            )
             row[VALUE_Z] = None
             row[VALUE_PERCENTILE] = None
             if ref is not None and unit is not None and math.isfinite(unit) and unit >= 0:
@@ -714,7 +732,14 @@ class SingleRules:
                 pending.append((row, ref, unit))
         if not pending:
             return
-        logs = np.log(np.array([u for _, _, u in pending], dtype=np.float64)).tolist()
+        # numpy's log, not math.log: its SIMD loop differs from libm in the last bit
+        # for some inputs, and the batch uses it
+        units = np.array([u for _, _, u in pending], dtype=np.float64)
+        if units.all():
+            logs = np.log(units).tolist()
+        else:
+            with np.errstate(divide="ignore"):
+                logs = np.log(units).tolist()
         for (row, ref, _), log_x in zip(pending, logs, strict=True):
             row[VALUE_PERCENTILE] = reference.percentile(ref.grid, log_x)
             z = (log_x - ref.log_median) / ref.scale
@@ -753,8 +778,8 @@ class SingleRules:
             day = _day_of(row[c.FILED_AT])
             if day is None:
                 continue  # no rule is in force on a null day
-            for index, rule in enumerate(rules):
-                if rule.in_force(day) and rule.hits(row, day):
+            for index, compiled in enumerate(rules):
+                if compiled.in_force(day) and compiled.hits(row, day):
                     found.setdefault(row[c.CONSIGNMENT_ID], {}).setdefault(index, []).append(
                         row[c.ITEM_NO]
                     )
@@ -802,4 +827,3 @@ def _same_keys(rows: list[Row]) -> None:
         first = list(rows[0])
         if any(list(row) != first for row in rows[1:]):
             raise Decline("rows of one frame differ in their columns")
-
