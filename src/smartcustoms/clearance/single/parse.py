@@ -137,7 +137,7 @@ def _to_text(value: Any) -> str | None:
         return _stripped(value, arrow_hinted=False)
     if type(value) is int:
         return str(value)
-    if type(value) is float and value.is_integer():
+    if type(value) is float and value.is_integer() and abs(value) < _EXACT_INT:
         return str(int(value))
     raise _DeclineError
 
