@@ -329,10 +329,10 @@ values = st.one_of(
 def mutated(draw: st.DrawFn, fmt: str) -> dict[str, Any]:
     """A synthetic or hand-made filing with a few random edits."""
     filings, postal = synthetic(SEEDS[0])
-    pool = filings[:40] + [make_filing(items=3, consignments=2)]
+    pool = [*filings[:40], make_filing(items=3, consignments=2)]
     if fmt == "postal":
-        pool = postal[:40] + [make_postal_item()]
-    doc = copy.deepcopy(draw(st.sampled_from(pool)))
+        pool = [*postal[:40], make_postal_item()]
+    doc: dict[str, Any] = copy.deepcopy(draw(st.sampled_from(pool)))
     keys = KEYS[fmt]
 
     def pick(owner: Any, key: str) -> dict[str, Any]:
@@ -341,7 +341,8 @@ def mutated(draw: st.DrawFn, fmt: str) -> dict[str, Any]:
         if isinstance(elements, list):
             objects = [e for e in elements if isinstance(e, dict)]
             if objects:
-                return draw(st.sampled_from(objects))  # type: ignore[no-any-return]
+                chosen: dict[str, Any] = draw(st.sampled_from(objects))
+                return chosen
         return owner  # type: ignore[no-any-return]
 
     def consignment() -> dict[str, Any]:
@@ -426,7 +427,7 @@ def test_mutated_postal_items_are_none_or_exact(doc: dict[str, Any]) -> None:
             ("item", "quantity"),
             ("item", "description"),
         ]
-    ),  # fmt: skip
+    ),
 )
 def test_single_field_values_are_none_or_exact(value: Any, field: tuple[str, str]) -> None:
     doc = make_filing(items=2)
