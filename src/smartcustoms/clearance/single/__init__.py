@@ -1,0 +1,1 @@
+"""Row-wise single-filing fast path (see engine.py)."""
