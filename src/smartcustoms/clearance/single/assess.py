@@ -52,7 +52,7 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from typing import Any, Final
 
 from smartcustoms.model import columns as m
@@ -72,6 +72,10 @@ _MONEY_LIMIT: Final = 10**18  # units: Decimal(18, 4) holds fewer than 10^14 cur
 _QTY_LIMIT: Final = 10**12  # kg or units; millionths stay far inside Int64
 _MAX_CODE_DIGITS: Final = 10
 _ASCII_SPACE: Final = frozenset(" \t\n\r\x0b\x0c")
+_UNIT: Final = Decimal("0.0001")
+_RATE_UNIT: Final = Decimal("1E-10")
+_EXACT: Final = Context(prec=60, traps=[Inexact, Overflow, InvalidOperation])
+"""Decimal arithmetic here is exact whatever the caller's thread context: it traps rounding."""
 _MIN_DAY: Final = date.min
 _MAX_DAY: Final = date.max
 
@@ -260,7 +264,7 @@ def _money_units(value: Any) -> int:
     """A non-negative ``Decimal`` of at most 4 places as 1/10,000 units."""
     if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
         raise _NotCoveredError
-    units = value * MONEY_SCALE
+    units = _EXACT.multiply(value, MONEY_SCALE)
     if units != units.to_integral_value():
         raise _NotCoveredError
     out = int(units)
@@ -307,12 +311,19 @@ def _money(units: int) -> Decimal:
     """1/10,000 units as the batch path's ``MONEY`` value (scale 4)."""
     if not -_MONEY_LIMIT < units < _MONEY_LIMIT:
         raise _NotCoveredError
-    return Decimal(units).scaleb(-4)
+    return _EXACT.multiply(Decimal(units), _UNIT)
+
+
+def _rate_shown(units: int) -> Decimal:
+    """The displayed exchange rate (units of 10^-10) as the batch path's ``Decimal(38, 10)``."""
+    if not 0 <= units < 10**28:
+        raise _NotCoveredError
+    return _EXACT.multiply(Decimal(units), _RATE_UNIT)
 
 
 def _pct(units: int) -> Decimal:
     """Percent x 10^4 as the batch path's ``Decimal(9, 4)`` value."""
-    return Decimal(units).scaleb(-4)
+    return _EXACT.multiply(Decimal(units), _UNIT)
 
 
 class SingleAssessor:
@@ -363,6 +374,7 @@ class SingleAssessor:
         at_sale = regime.vat_at_sale
         self._at_sale_threshold = None if at_sale is None else threshold(at_sale.threshold)
         self._default_vat = scaled(regime.vat_pct, PCT_SCALE)
+        self._at_sale_excludes_excise = at_sale is not None and at_sale.excludes_excise_goods
         countries: dict[str, list[_Country]] = {}
         for i, rate in enumerate(regime.vat_country_rates):
             countries.setdefault(rate.country, []).append(
@@ -401,7 +413,7 @@ class SingleAssessor:
         for cur, rate, day in rates.frame.select("currency", "rate", "valid_from").iter_rows():
             if cur == rates.base:
                 continue
-            units = Decimal(rate).scaleb(8)
+            units = _EXACT.multiply(Decimal(rate), RATE_SCALE)
             if units != units.to_integral_value():
                 self._ok = False
                 continue
@@ -594,9 +606,7 @@ class SingleAssessor:
 
     def _amounts(self, it: _Item, x: _Cons, first: bool) -> _Amounts:
         """Customs value, duty, excise and VAT of one item, with its rule codes."""
-        regime = self.regime
         step = self._step
-        count = len(self._lines) - 1
         li = self._line_of(it.hs_code, x.epoch)
         line = self._lines[li]
         share_den = x.total if x.total > 0 else 1
@@ -610,102 +620,77 @@ class SingleAssessor:
             or (line.xkg > 0 and it.mass is None)
             or (line.xunit_amt > 0 and xbasis is None)
         )
-        den = _PCT_DEN * x.sden * step
         mass = it.mass or 0
-        tariff_duty = (
-            _div_half_up(
-                cv * line.adv * x.sden
-                + line.skg * mass * x.snum
-                + line.sunit * (ubasis or 0) * x.snum,
-                den,
-            )
-            * step
-        )
-        if li == count:
-            tariff_code = 2 * count
-        elif basis_missing:
-            tariff_code = li + count
-        else:
-            tariff_code = li
-        relief = x.duty_relief_ok and not _prefixed(it.hs_code, regime.duty_relief_excluded)
-        if x.flat_ok:
-            duty = self._flat_amount if first else 0
-            duty_code = 2 * count + 2 if first else 2 * count + 3
-        elif relief:
-            duty, duty_code = 0, 2 * count + 1
-        else:
-            duty, duty_code = tariff_duty, tariff_code
-        excise = (
-            _div_half_up(
-                (cv + duty) * line.xadv * x.sden
-                + line.xkg * mass * x.snum
-                + line.xunit_amt * (xbasis or 0) * x.snum,
-                den,
-            )
-            * step
-        )
-        return self._with_vat(
-            _Amounts(
-                cv=cv,
-                duty=duty,
-                excise=excise,
-                vat_pct=0,
-                vat_out=0,
-                vas=0,
-                li=li,
-                duty_code=duty_code,
-                vat_code=0,
-                basis_missing=basis_missing,
-                flat_charged=x.flat_ok and first,
-                duty_relieved=not x.flat_ok and relief,
-                vat_relieved=False,
-                vat_at_sale=False,
-            ),
-            it,
-            x,
-            line,
+        den = _PCT_DEN * x.sden * step
+        tariff = cv * line.adv * x.sden + (line.skg * mass + line.sunit * (ubasis or 0)) * x.snum
+        tariff_duty = _div_half_up(tariff, den) * step
+        duty, duty_code, relief = self._duty(it, x, li, tariff_duty, first, basis_missing)
+        excise_num = (cv + duty) * line.xadv * x.sden + (
+            line.xkg * mass + line.xunit_amt * (xbasis or 0)
+        ) * x.snum
+        excise = _div_half_up(excise_num, den) * step
+        vat = self._vat(it, x, li, cv + self._vat_extra(duty, excise))
+        return _Amounts(
+            cv=cv,
+            duty=duty,
+            excise=excise,
+            vat_pct=vat.pct,
+            vat_out=0 if vat.relieved or vat.at_sale else vat.amount,
+            vas=vat.amount if vat.at_sale else 0,
+            li=li,
+            duty_code=duty_code,
+            vat_code=vat.code,
+            basis_missing=basis_missing,
+            flat_charged=x.flat_ok and first,
+            duty_relieved=not x.flat_ok and relief,
+            vat_relieved=vat.relieved,
+            vat_at_sale=vat.at_sale,
         )
 
-    def _with_vat(self, a: _Amounts, it: _Item, x: _Cons, line: _Line) -> _Amounts:
+    def _duty(
+        self, it: _Item, x: _Cons, li: int, tariff: int, first: bool, basis_missing: bool
+    ) -> tuple[int, int, bool]:
+        """Duty, its rule code (see :class:`RuleTables`) and whether the relief applies."""
+        count = len(self._lines) - 1
+        relief = x.duty_relief_ok and not _prefixed(it.hs_code, self.regime.duty_relief_excluded)
+        if x.flat_ok:
+            if first:
+                return self._flat_amount, 2 * count + 2, relief
+            return 0, 2 * count + 3, relief
+        if relief:
+            return 0, 2 * count + 1, relief
+        if li == count:
+            return tariff, 2 * count, relief
+        return tariff, (li + count if basis_missing else li), relief
+
+    def _vat_extra(self, duty: int, excise: int) -> int:
+        """What the VAT base adds to the customs value."""
+        extra = 0
+        if self.regime.vat_base_includes_duty:
+            extra += duty
+        if self.regime.vat_base_includes_excise:
+            extra += excise
+        return extra
+
+    def _vat(self, it: _Item, x: _Cons, li: int, base: int) -> _Vat:
         """The item's VAT rate, amount, place of collection and rule code."""
         regime = self.regime
-        base = a.cv
-        if regime.vat_base_includes_duty:
-            base += a.duty
-        if regime.vat_base_includes_excise:
-            base += a.excise
+        line = self._lines[li]
         relief = x.vat_relief_ok and not _prefixed(it.hs_code, regime.vat_relief_excluded)
         at_sale = x.at_sale_ok and not relief
-        cfg = regime.vat_at_sale
-        if cfg is not None and cfg.excludes_excise_goods:
-            at_sale = at_sale and not line.has_excise
+        if self._at_sale_excludes_excise and line.has_excise:
+            at_sale = False
         sources = self._sources
         lines = len(self._lines) - 1
-        line_vat = line.vat is not None
         if relief:
             code = 2 * sources + 2 * lines
-        elif at_sale:
-            code = a.li + 2 * sources + lines if line_vat else x.source + sources
+        elif line.vat is not None:
+            code = li + 2 * sources + (lines if at_sale else 0)
         else:
-            code = a.li + 2 * sources if line_vat else x.source
+            code = x.source + (sources if at_sale else 0)
         pct = line.vat if line.vat is not None else x.country_vat
         amount = _div_half_up(base * pct, _PCT_DEN * self._step) * self._step
-        return _Amounts(
-            cv=a.cv,
-            duty=a.duty,
-            excise=a.excise,
-            vat_pct=pct,
-            vat_out=0 if relief or at_sale else amount,
-            vas=amount if at_sale else 0,
-            li=a.li,
-            duty_code=a.duty_code,
-            vat_code=code,
-            basis_missing=a.basis_missing,
-            flat_charged=a.flat_charged,
-            duty_relieved=a.duty_relieved,
-            vat_relieved=relief,
-            vat_at_sale=at_sale,
-        )
+        return _Vat(pct=pct, amount=amount, code=code, relieved=relief, at_sale=at_sale)
 
     # ------------------------------------------------------------------ output rows
 
@@ -751,7 +736,7 @@ class SingleAssessor:
             c.CURRENCY: regime.currency,
             c.DECLARED_CURRENCY: x.currency,
             c.ASSESSMENT_DATE: x.day,
-            c.EXCHANGE_RATE: Decimal(rate_shown).scaleb(-10),
+            c.EXCHANGE_RATE: _rate_shown(rate_shown),
             c.EXCHANGE_RATE_DATE: x.rate_date,
             c.INTRINSIC_VALUE: _money(x.iv),
             c.CUSTOMS_VALUE: _money(sum(a.cv for a in amounts)),
@@ -787,6 +772,17 @@ class SingleAssessor:
         else:
             vat = _VAT_PARTS[0]
         return f"{self._head}; {duty}; {vat}" + ("; excise" if s.excise > 0 else "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Vat:
+    """An item's VAT: rate (percent x 10^4), amount, rule code and where it is collected."""
+
+    pct: int
+    amount: int
+    code: int
+    relieved: bool
+    at_sale: bool
 
 
 @dataclass(frozen=True, slots=True)
