@@ -638,9 +638,10 @@ def test_total_value_tolerance_edges(context: str) -> None:
             record["consignments"][0]["total_value"] = str(total)
             outcomes.add(_decided(_judge(record, context)))
     # differences exactly on the bound, in float arithmetic too: |2 x value - total| == bound
-    for value, total in (("0.01", "0.01"), ("505", "1000"), ("625", "1000"), ("500.005", "1000")):
-        record = _filing_now("F-V", items=2, item_value=value)
-        record["consignments"][0]["total_value"] = total
+    edges = (("0.01", "0.01"), ("505", "1000"), ("625", "1000"), ("500.005", "1000"))
+    for item_value, declared in edges:
+        record = _filing_now("F-V", items=2, item_value=item_value)
+        record["consignments"][0]["total_value"] = declared
         outcomes.add(_decided(_judge(record, context)))
     assert outcomes == {True, False}
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -152,7 +152,7 @@ def _dtypes(schema: pl.Schema, names: Iterable[str]) -> tuple[tuple[str, pl.Data
     return tuple(sorted((n, schema.get(n) or extra[n]) for n in set(names)))
 
 
-def _rows_ok(rows: list[Row], columns: tuple[tuple[str, pl.DataType], ...]) -> bool:
+def _rows_ok(rows: Sequence[Row], columns: tuple[tuple[str, pl.DataType], ...]) -> bool:
     """Every row is a mapping holding every column, each with a value of the expected type."""
     for row in rows:
         if not isinstance(row, Mapping):
@@ -252,7 +252,7 @@ class _ItemSummary:
         self.round = self.round and _round(item[c.VALUE])
 
 
-def _summaries(items: list[Row]) -> dict[str, _ItemSummary] | None:
+def _summaries(items: Sequence[Row]) -> dict[str, _ItemSummary] | None:
     out: dict[str, _ItemSummary] = {}
     for item in items:
         scored = _item_quality(item)
@@ -314,7 +314,7 @@ def _consignment_quality(cons: Row, summary: _ItemSummary | None) -> dict[str, A
     }
 
 
-def quality_rows(consignments: list[Row], items: list[Row]) -> list[dict[str, Any]] | None:
+def quality_rows(consignments: Sequence[Row], items: Sequence[Row]) -> list[dict[str, Any]] | None:
     """``score_quality(consignments, items).to_dicts()`` for one filing's rows, or ``None``.
 
     Args:
@@ -381,8 +381,8 @@ class SingleValidator:
 
     def is_clean(
         self,
-        consignments: list[Row],
-        items: list[Row],
+        consignments: Sequence[Row],
+        items: Sequence[Row],
         *,
         tenant: str | None = None,
         unchecked_code_columns: frozenset[str] = frozenset(),
@@ -404,7 +404,9 @@ class SingleValidator:
         except Exception:  # never raise on bad input: the batch path decides
             return None
 
-    def quality(self, consignments: list[Row], items: list[Row]) -> list[dict[str, Any]] | None:
+    def quality(
+        self, consignments: Sequence[Row], items: Sequence[Row]
+    ) -> list[dict[str, Any]] | None:
         """The filing's data-quality rows, as :func:`quality_rows` (``None``: not covered)."""
         return quality_rows(consignments, items)
 
@@ -412,8 +414,8 @@ class SingleValidator:
 
     def _is_clean(
         self,
-        consignments: list[Row],
-        items: list[Row],
+        consignments: Sequence[Row],
+        items: Sequence[Row],
         tenant: str | None,
         unchecked: frozenset[str],
     ) -> bool | None:
@@ -439,7 +441,7 @@ class SingleValidator:
         first_filer = consignments[0][c.FILER_ID]
         return tenant is None or first_filer is None or first_filer == tenant
 
-    def _covered(self, consignments: list[Row], items: list[Row]) -> bool:
+    def _covered(self, consignments: Sequence[Row], items: Sequence[Row]) -> bool:
         """Whether the filing is one the fast path can judge exactly."""
         if self._window is None or not consignments or not items:
             return False
@@ -508,7 +510,7 @@ class SingleValidator:
         gross, net = row[c.GROSS_MASS_KG], row[c.NET_MASS_KG]
         return gross is None or net is None or not gross < net
 
-    def _totals_ok(self, consignments: list[Row], items: list[Row]) -> bool:
+    def _totals_ok(self, consignments: Sequence[Row], items: Sequence[Row]) -> bool:
         """``value.total_mismatch``: item values against the declared total, as Float64."""
         sums: dict[str, Decimal | None] = {}
         for item in items:
@@ -525,7 +527,7 @@ class SingleValidator:
                 return False
         return True
 
-    def _rates_ok(self, consignments: list[Row]) -> bool | None:
+    def _rates_ok(self, consignments: Sequence[Row]) -> bool | None:
         """``exchange_rate.missing``: each foreign currency has a rate on its filing day."""
         for cons in consignments:
             currency, filed = cons[c.CURRENCY], cons[c.FILED_AT]
