@@ -557,9 +557,9 @@ class SingleAssessor:
             return 1, 1, None
         den, from_day = self._rate(currency, day)
         num, to_day = self._rate(target, day)
-        base = self.rates.base
-        dated = [d for d, used in ((from_day, currency != base), (to_day, target != base)) if used]
-        return num, den, max(dated) if dated else None
+        # The batch path takes the later ``valid_from`` of the rows other than the base's; the
+        # base's own row is dated ``date.min``, so the later of the two is the same day.
+        return num, den, max(from_day, to_day)
 
     def _country_vat(self, dest: str | None, day: date) -> tuple[int, int]:
         """Source index and percent x 10^4 of the VAT rate of ``dest`` on ``day``."""
