@@ -166,6 +166,12 @@ class Settings(BaseSettings):
         "process stops working at once; one revoked elsewhere (another process, the CLI) "
         "within this time.",
     )
+    fast_decisions: bool = Field(
+        default=True,
+        description="Decide clean, new single filings (`POST /filings`) on the row-wise fast "
+        "path, the batch path's exact mirror (docs/api.md); `false` sends every filing "
+        "through the batch pipeline.",
+    )
     max_filing_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1,

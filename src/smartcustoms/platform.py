@@ -18,6 +18,7 @@ import orjson
 
 from smartcustoms.aeo import OperatorRegistry, load_operators, merge_registries
 from smartcustoms.clearance import Clearance, ClearSummary
+from smartcustoms.clearance.single.engine import SingleFilingEngine
 from smartcustoms.config import Settings, load_settings
 from smartcustoms.errors import (
     InvalidInputError,
@@ -103,12 +104,14 @@ class SmartCustoms:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
+        self._single: tuple[Any, SingleFilingEngine] | None = None
 
     def close(self) -> None:
         """Release database connections (the store is reopened on next use)."""
         ledger = self.__dict__.pop("ledger", None)
         if ledger is not None:
             ledger.close()
+        self._single = None
         store = self.__dict__.pop("store", None)
         if store is not None:
             store.dispose()
@@ -408,6 +411,19 @@ class SmartCustoms:
             operators=self.operators,
             home_country=self.settings.home_country,
         )
+
+    def single_filing_engine(self) -> SingleFilingEngine:
+        """The single-filing fast path for the current configuration.
+
+        Kept between calls and rebuilt when the rules in force, the active model or value
+        reference, or the operator registry change: asking costs a few indexed look-ups.
+        """
+        rules = self.rules
+        operators = self.operators
+        stamp = (id(rules), id(operators), self.risk_records.active_versions())
+        if self._single is None or self._single[0] != stamp:
+            self._single = (stamp, SingleFilingEngine(self.clearance(actor="api")))
+        return self._single[1]
 
     def clear(
         self,

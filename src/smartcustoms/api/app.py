@@ -73,7 +73,10 @@ def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> 
             "refusing to start in production with the default or a short secret key: set "
             "SMARTCUSTOMS_SECRET_KEY to at least 32 random characters"
         )
-    decisions = DecisionBatcher(lambda: platform.clearance(actor="api"))
+    decisions = DecisionBatcher(
+        lambda: platform.clearance(actor="api"),
+        fast=platform.single_filing_engine if settings.fast_decisions else None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

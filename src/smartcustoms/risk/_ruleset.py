@@ -311,8 +311,8 @@ def _empty_hits(meta: pl.DataFrame) -> pl.DataFrame:
 def _summarise(hits: pl.DataFrame, ids: pl.DataFrame) -> RuleHits:
     """Build :class:`RuleHits` from the hits (sorted by consignment, then rule) and all ids.
 
-    Weights are summed and the strictest forced lane kept per consignment; consignments
-    without a hit are kept with empty values.
+    Weights are summed left to right in rule order and the strictest forced lane kept per
+    consignment; consignments without a hit are kept with empty values.
     """
     summary = (
         hits.lazy()
@@ -320,7 +320,10 @@ def _summarise(hits: pl.DataFrame, ids: pl.DataFrame) -> RuleHits:
         .group_by(CONSIGNMENT_ID, maintain_order=True)
         .agg(
             pl.col(RULE_ID).alias(RULE_HITS),  # in rule order: hits are sorted that way
-            pl.col(ACTION_WEIGHT).sum().alias(RULE_SCORE),
+            # a running sum in rule order, not sum(): Polars' grouped sum carries state
+            # across groups, so a consignment's score could differ in the last bit with
+            # its neighbours in the batch
+            pl.col(ACTION_WEIGHT).fill_null(0.0).cum_sum().last().alias(RULE_SCORE),
             pl.col(_RANK).min(),
         )
     )

@@ -288,8 +288,10 @@ class RiskPipeline:
         """Per consignment: score, expected revenue, riskiest item and model version.
 
         :data:`RISK_SCORE` is the riskiest item's probability; :data:`EXPECTED_REVENUE` sums
-        probability x revenue over the items. With ``top`` > 0, ``top_contributions`` holds
-        the riskiest item's largest feature contributions (see :meth:`contributions`).
+        probability x revenue over the items (left to right, riskiest first, so the figure
+        does not depend on what else is in the batch). With ``top`` > 0,
+        ``top_contributions`` holds the riskiest item's largest feature contributions (see
+        :meth:`contributions`).
         """
         items = self.score_items(view, values_applied=values_applied)
         scored = (
@@ -297,8 +299,12 @@ class RiskPipeline:
             .group_by(c.CONSIGNMENT_ID, maintain_order=True)
             .agg(
                 pl.col(ITEM_SCORE).first().alias(RISK_SCORE),
+                # summed left to right in that order (a running sum's last value): Polars'
+                # grouped sum picks its summation by the shape of the groups, so the same
+                # consignment could get another last bit in another batch
                 (pl.col(ITEM_SCORE) * pl.col(ITEM_REVENUE).fill_nan(None).fill_null(0.0))
-                .sum()
+                .cum_sum()
+                .last()
                 .alias(EXPECTED_REVENUE),
                 pl.col(c.ITEM_NO).first().alias("riskiest_item"),
             )

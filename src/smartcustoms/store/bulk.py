@@ -18,6 +18,9 @@ filings already stored into idempotent no-ops.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
@@ -80,6 +83,47 @@ def _match_postgres_types(frame: pl.DataFrame, table: str | None) -> pl.DataFram
         if frame.schema[name] != target:
             casts.append(pl.col(name).cast(target))
     return frame.with_columns(casts) if casts else frame
+
+
+def _sqlite_value(value: Any) -> Any:
+    """One Python value as :meth:`BulkWriter._prepare` stores its column on SQLite."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        # Polars renders %f as nanoseconds: nine digits
+        utc = value.astimezone(UTC)
+        return utc.strftime("%Y-%m-%d %H:%M:%S.") + f"{utc.microsecond:06d}000"
+    return value
+
+
+def _table_schema(table: str, columns: Sequence[str]) -> dict[str, pl.DataType]:
+    """Polars dtypes of ``columns`` of ``table``, as the batch frames carry them."""
+    from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, SmallInteger
+
+    from smartcustoms.store.tables import metadata
+    from smartcustoms.store.types import Money, UTCDateTime
+
+    sql_table = metadata.tables[table]
+    schema: dict[str, pl.DataType] = {}
+    for name in columns:
+        kind = sql_table.columns[name].type
+        if isinstance(kind, Money):
+            schema[name] = MONEY
+        elif isinstance(kind, UTCDateTime):
+            schema[name] = pl.Datetime("us", "UTC")
+        elif isinstance(kind, Boolean):
+            schema[name] = pl.Boolean()
+        elif isinstance(kind, Integer | BigInteger | SmallInteger):
+            schema[name] = pl.Int64()
+        elif isinstance(kind, Float):
+            schema[name] = pl.Float64()
+        elif isinstance(kind, Date):
+            schema[name] = pl.Date()
+        else:
+            schema[name] = pl.String()
+    return schema
 
 
 class BulkWriter:
@@ -177,6 +221,50 @@ class BulkWriter:
             self._cur.adbc_ingest(table, self._prepare(frame, table).to_arrow(), mode="append")
         return frame.height
 
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]], suffix: str = "") -> int:
+        """Append ``rows`` (dicts with the same keys, Python values) to ``table``.
+
+        The row-wise twin of :meth:`insert` for a few rows, with no frame to build: values are
+        stored exactly as :meth:`insert` stores the same values in a frame (``Decimal`` as
+        fixed-point text and datetimes as UTC text on SQLite). ``suffix`` (SQLite only) ends
+        the statement, e.g. an ``ON CONFLICT`` clause.
+        """
+        if not rows:
+            return 0
+        columns = list(rows[0])
+        if self._dialect == "sqlite":
+            cols = ", ".join(f'"{c}"' for c in columns)
+            marks = ", ".join("?" * len(columns))
+            self._cur.executemany(
+                f"INSERT INTO {table} ({cols}) VALUES ({marks}) {suffix}",
+                [tuple(_sqlite_value(row[c]) for c in columns) for row in rows],
+            )
+            return len(rows)
+        frame = pl.DataFrame(
+            [[row[c] for c in columns] for row in rows],
+            schema=_table_schema(table, columns),
+            orient="row",
+        )
+        return self.insert(table, frame)
+
+    def upsert_rows(
+        self, table: str, rows: Sequence[Mapping[str, Any]], keys: list[str], update: list[str]
+    ) -> None:
+        """:meth:`upsert` for rows given as dicts (keys unique within ``rows``)."""
+        if not rows:
+            return
+        if self._dialect == "sqlite":
+            sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+            self.insert_rows(table, rows, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}")
+            return
+        columns = list(rows[0])
+        frame = pl.DataFrame(
+            [[row[c] for c in columns] for row in rows],
+            schema=_table_schema(table, columns),
+            orient="row",
+        )
+        self.upsert(table, frame, keys, update)
+
     def query(self, sql: str) -> pl.DataFrame:
         """Run a query inside the transaction and return the result as a frame (all text)."""
         self._cur.execute(sql)
@@ -193,6 +281,17 @@ class BulkWriter:
         result = pl.from_arrow(self._cur.fetch_arrow_table())
         assert isinstance(result, pl.DataFrame)
         return result.cast({c: pl.String() for c in result.columns})
+
+    def existing(self, table: str, key: str, values: Sequence[str]) -> set[str]:
+        """Which of a few ``values`` of ``key`` are in ``table`` (seen by this transaction)."""
+        if not values:
+            return set()
+        if self._dialect == "sqlite":
+            marks = ", ".join("?" * len(values))
+            self._cur.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({marks})", tuple(values))
+            return {str(r[0]) for r in self._cur.fetchall()}
+        found = self.lookup(table, key, pl.Series(list(values), dtype=pl.String), [])
+        return set(found[key].to_list())
 
     def lookup(self, table: str, key: str, keys: pl.Series, columns: list[str]) -> pl.DataFrame:
         """Rows of ``table`` whose ``key`` is in ``keys``, with ``columns`` (key first)."""

@@ -594,6 +594,20 @@ class RiskRecords:
             )
         return version
 
+    def active_versions(self) -> tuple[str | None, str | None]:
+        """Versions of the active model and value reference (``None``: none), in one query.
+
+        Cheap enough to ask before every micro-batch: a long-lived decision engine uses it
+        to notice a promotion or a refresh without reading the artifacts.
+        """
+        m, v = t.risk_models.c, t.value_references.c
+        model = select(m.version).where(m.is_active).order_by(m.created_at.desc()).limit(1)
+        reference = select(v.version).where(v.is_active).order_by(v.computed_at.desc()).limit(1)
+        with self.store.engine.connect() as conn:
+            row = conn.execute(select(model.scalar_subquery(), reference.scalar_subquery())).first()
+        assert row is not None
+        return (row[0], row[1])
+
     def value_reference(self) -> tuple[str, bytes] | None:
         """The active value reference (version, artifact), or ``None``."""
         v = t.value_references.c

@@ -1,1 +1,3 @@
 """Row-wise single-filing fast path (see engine.py)."""
+
+__all__: list[str] = []

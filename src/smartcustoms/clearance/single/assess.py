@@ -59,6 +59,7 @@ from smartcustoms.model import columns as m
 from smartcustoms.tariff import columns as c
 from smartcustoms.tariff._items import QUANTITY_UNIT, RuleTables, money_text
 from smartcustoms.tariff._money import MONEY_SCALE, PCT_SCALE, QTY_SCALE, RATE_SCALE, scaled
+from smartcustoms.tariff.assessment import _CONSIGNMENT_INPUTS, _ITEM_INPUTS
 from smartcustoms.tariff.rates import ExchangeRates
 from smartcustoms.tariff.regimes import FlatDutyScope, Regime, ValuationBasis
 from smartcustoms.tariff.schedule import KILOGRAM, TariffLine, TariffSchedule
@@ -79,25 +80,9 @@ _EXACT: Final = Context(prec=60, traps=[Inexact, Overflow, InvalidOperation])
 _MIN_DAY: Final = date.min
 _MAX_DAY: Final = date.max
 
-_CONSIGNMENT_KEYS: Final = (
-    m.CONSIGNMENT_ID,
-    m.FILED_AT,
-    m.CURRENCY,
-    m.TRANSPORT_COST,
-    m.INSURANCE_COST,
-    m.IOSS_NUMBER,
-    m.COUNTRY_OF_DESTINATION,
-    m.BUYER_COUNTRY,
-)
-_ITEM_KEYS: Final = (
-    m.CONSIGNMENT_ID,
-    m.ITEM_NO,
-    m.HS_CODE,
-    m.QUANTITY,
-    QUANTITY_UNIT,
-    m.NET_MASS_KG,
-    m.VALUE,
-)
+# the inputs the batch reads: a filing lacking one is declined (the batch would raise)
+_CONSIGNMENT_KEYS: Final = _CONSIGNMENT_INPUTS
+_ITEM_KEYS: Final = _ITEM_INPUTS
 _TOTAL_COLUMNS: Final = (
     c.INTRINSIC_VALUE,
     c.CUSTOMS_VALUE,

@@ -15,8 +15,9 @@ history-profile sums (:class:`smartcustoms.risk.profiles.HistoryProfiles`) keyed
 string values. They go through float64 into one float32 matrix, as the batch casts do, and
 the LightGBM boosters are called on it exactly as :class:`smartcustoms.risk.model.RiskModel`
 calls them, so scores are bit-identical. The per-consignment expected revenue is summed
-with Kahan compensation in descending-score order, which is what Polars' grouped ``sum``
-does (checked value for value by the differential tests).
+left to right in descending-score order, as ``score_consignments`` defines it with a running
+sum (Polars' grouped ``sum`` chooses its summation by the shape of the groups, so the batch
+path no longer uses it there; checked value for value by the differential tests).
 
 Declined (the method returns ``None``, the caller uses the batch path):
 
@@ -123,15 +124,11 @@ def _divide(numerator: float, denominator: float) -> float:
     return math.inf if numerator > 0.0 else -math.inf
 
 
-def _kahan_sum(values: Sequence[float]) -> float:
-    """Compensated sum in order: what Polars' grouped float ``sum`` returns."""
+def _running_sum(values: Sequence[float]) -> float:
+    """Left-to-right sum: ``cum_sum().last()``, as ``score_consignments`` sums revenue."""
     total = 0.0
-    carry = 0.0
     for value in values:
-        y = value - carry
-        t = total + y
-        carry = (t - total) - y
-        total = t
+        total += value
     return total
 
 
@@ -401,7 +398,7 @@ class SingleScorer:
         out: list[dict[str, Any]] = []
         for consignment in sorted(grouped):
             rows = grouped[consignment]
-            expected = _kahan_sum(
+            expected = _running_sum(
                 [scores[i] * (0.0 if math.isnan(revenues[i]) else revenues[i]) for i in rows]
             )
             out.append(

@@ -29,10 +29,12 @@ It returns ``None`` (the caller clears the filing through the batch path) for:
   rows whose keys differ from the first row's;
 * a value-reference row that is ambiguous (duplicate key) or not well formed (non-finite
   median, MAD or grid, unsorted grid), when an item falls on it; an exchange rate table
-  with two rates for one currency on one day, when a filing uses that currency;
-* a consignment whose rule hits carry three or more weights: Polars sums them with a
-  sliding compensated window whose result depends on the rows before the group, which
-  the row-wise path does not reproduce (one or two weights add exactly either way).
+  with two rates for one currency on one day, when a filing uses that currency.
+
+Rule weights are summed left to right in rule order, as the batch's ``_summarise`` does with
+a running sum (it used Polars' grouped ``sum``, whose compensated window carries state from
+the groups before, so a consignment's score could change in the last bit with its
+neighbours in a batch).
 """
 
 from __future__ import annotations
@@ -90,7 +92,14 @@ from smartcustoms.risk.value_controls import (
 from smartcustoms.risk.watchlists import ListKind, WatchList
 from smartcustoms.tariff import ExchangeRates
 
-__all__ = ["CompiledCondition", "SingleRuleResult", "SingleRules", "compile_condition"]
+__all__ = [
+    "CompiledCondition",
+    "Decline",
+    "SingleRuleResult",
+    "SingleRules",
+    "ValueControls",
+    "compile_condition",
+]
 
 Row = dict[str, Any]
 CompiledCondition = Callable[[Row, date], bool]
@@ -569,6 +578,67 @@ class _Aeo:
 # --- the stage -----------------------------------------------------------------------------
 
 
+def _apply_value_controls(view: list[Row], reference: _Reference | None) -> None:
+    """``with_value_controls(view, reference)`` row-wise, in place (null columns without one)."""
+    if reference is None:
+        for row in view:
+            for name in _NO_REFERENCE_COLUMNS:
+                row[name] = None
+        return
+    pending: list[tuple[Row, _RefRow, float]] = []
+    for row in view:
+        mass = _number(row[c.NET_MASS_KG])
+        base = _number(row[BASE_VALUE])
+        unit = base / mass if mass is not None and base is not None and mass > 0 else None
+        origin = _string(row[c.ORIGIN_COUNTRY])
+        at = reference.lookup(_string(row[HS6]), origin)
+        ref = reference.rows[at] if at is not None else None
+        row[UNIT_VALUE] = unit
+        row[VALUE_REF_MEDIAN] = ref.median if ref else None
+        row[VALUE_REF_N] = ref.n if ref else None
+        row[VALUE_REF_LEVEL] = ref.level if ref else None
+        row[VALUE_RATIO] = unit / ref.median if unit is not None and ref and ref.median else None
+        row[VALUE_Z] = None
+        row[VALUE_PERCENTILE] = None
+        if ref is not None and unit is not None and math.isfinite(unit) and unit >= 0:
+            if not ref.ok:
+                raise Decline("malformed reference row")
+            pending.append((row, ref, unit))
+    if not pending:
+        return
+    # numpy's log, not math.log: its SIMD loop differs from libm in the last bit
+    # for some inputs, and the batch uses it
+    units = np.array([u for _, _, u in pending], dtype=np.float64)
+    if units.all():
+        logs = np.log(units).tolist()
+    else:
+        with np.errstate(divide="ignore"):
+            logs = np.log(units).tolist()
+    for (row, ref, _), log_x in zip(pending, logs, strict=True):
+        row[VALUE_PERCENTILE] = reference.percentile(ref.grid, log_x)
+        z = (log_x - ref.log_median) / ref.scale
+        row[VALUE_Z] = min(max(z, -VALUE_Z_CAP), VALUE_Z_CAP)
+
+
+class ValueControls:
+    """``with_value_controls`` with one reference, row-wise (the pipeline's own, for scoring).
+
+    Args:
+        reference: The value reference.
+    """
+
+    def __init__(self, reference: ValueReference) -> None:
+        self._reference = _Reference(reference)
+
+    def apply(self, view: list[Row]) -> None:
+        """Set the value-control columns of every row of ``view``, in place.
+
+        Raises:
+            Decline: A reference row is malformed.
+        """
+        _apply_value_controls(view, self._reference)
+
+
 class SingleRules:
     """Row-wise AEO status, risk view, value controls and targeting rules for one filing.
 
@@ -703,47 +773,7 @@ class SingleRules:
 
     def _value_controls(self, view: list[Row]) -> None:
         """``with_value_controls`` (or the null columns without a reference), in place."""
-        reference = self._reference
-        if reference is None:
-            for row in view:
-                for name in _NO_REFERENCE_COLUMNS:
-                    row[name] = None
-            return
-        pending: list[tuple[Row, _RefRow, float]] = []
-        for row in view:
-            mass = _number(row[c.NET_MASS_KG])
-            base = _number(row[BASE_VALUE])
-            unit = base / mass if mass is not None and base is not None and mass > 0 else None
-            origin = _string(row[c.ORIGIN_COUNTRY])
-            at = reference.lookup(_string(row[HS6]), origin)
-            ref = reference.rows[at] if at is not None else None
-            row[UNIT_VALUE] = unit
-            row[VALUE_REF_MEDIAN] = ref.median if ref else None
-            row[VALUE_REF_N] = ref.n if ref else None
-            row[VALUE_REF_LEVEL] = ref.level if ref else None
-            row[VALUE_RATIO] = (
-                unit / ref.median if unit is not None and ref and ref.median else None
-            )
-            row[VALUE_Z] = None
-            row[VALUE_PERCENTILE] = None
-            if ref is not None and unit is not None and math.isfinite(unit) and unit >= 0:
-                if not ref.ok:
-                    raise Decline("malformed reference row")
-                pending.append((row, ref, unit))
-        if not pending:
-            return
-        # numpy's log, not math.log: its SIMD loop differs from libm in the last bit
-        # for some inputs, and the batch uses it
-        units = np.array([u for _, _, u in pending], dtype=np.float64)
-        if units.all():
-            logs = np.log(units).tolist()
-        else:
-            with np.errstate(divide="ignore"):
-                logs = np.log(units).tolist()
-        for (row, ref, _), log_x in zip(pending, logs, strict=True):
-            row[VALUE_PERCENTILE] = reference.percentile(ref.grid, log_x)
-            z = (log_x - ref.log_median) / ref.scale
-            row[VALUE_Z] = min(max(z, -VALUE_Z_CAP), VALUE_Z_CAP)
+        _apply_value_controls(view, self._reference)
 
     def _summary(self, view: list[Row]) -> list[Row]:
         """The per-consignment frame of ``assess`` before the rules join."""
@@ -805,8 +835,6 @@ class SingleRules:
                     weights.append(rule.weight)
                 if rules[index].rank is not None:
                     ranks.append(rules[index].rank)  # type: ignore[arg-type]
-            if len(weights) > 2:
-                raise Decline("three or more weights: Polars' windowed sum is not reproduced")
             summary_row = by_id[cid]
             summary_row[RULE_HITS] = [rules[i].rule.id for i in sorted(found[cid])]
             summary_row[RULE_SCORE] = _sum(weights)
@@ -815,6 +843,7 @@ class SingleRules:
 
 
 def _sum(weights: list[float]) -> float:
+    """Left to right in rule order, as ``_summarise`` sums (a running sum's last value)."""
     total = 0.0
     for weight in weights:
         total += weight

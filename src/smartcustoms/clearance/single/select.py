@@ -129,6 +129,13 @@ class UsageBook:
         self._rows: dict[UsageKey, tuple[int, int, int]] = {}
         self._known: set[tuple[str | None, date | None]] = set()
 
+    def copy(self) -> UsageBook:
+        """An independent copy (a snapshot to restore when a later step declines)."""
+        other = UsageBook()
+        other._rows = dict(self._rows)
+        other._known = set(self._known)
+        return other
+
     @classmethod
     def from_frame(cls, used: pl.DataFrame | None) -> UsageBook:
         """A book holding ``used`` (``None``: empty).
