@@ -360,15 +360,9 @@ class DecisionBatcher:
             request.future.set_result(result)
 
 
-_TABLE_ORDER = (
-    "filings",
-    "consignments",
-    "goods_items",
-    "assessments",
-    "lifecycle_events",
-    "risk_decisions",
-    "rule_hits",
-)
+# the order write_accepted then write_decisions write in, parties upserted in between
+_ACCEPTED_TABLES = ("filings", "consignments", "goods_items", "assessments", "lifecycle_events")
+_DECISION_TABLES = ("risk_decisions", "rule_hits")
 
 
 def _write(writer: BulkWriter, parts: list[TableRows]) -> None:
@@ -376,7 +370,7 @@ def _write(writer: BulkWriter, parts: list[TableRows]) -> None:
     merged = TableRows()
     for part in parts:
         merged.extend(part)
-    for table in _TABLE_ORDER[:5]:
+    for table in _ACCEPTED_TABLES:
         writer.insert_rows(table, merged.inserts.get(table, []))
     parties: dict[tuple[str, str], dict[str, object]] = {}
     for row in merged.parties:  # the last of each party wins, as in one upsert per filing
@@ -386,5 +380,5 @@ def _write(writer: BulkWriter, parts: list[TableRows]) -> None:
     writer.upsert_rows(
         "parties", list(parties.values()), ["party_id", "role"], ["name", "country", "last_seen_at"]
     )
-    for table in _TABLE_ORDER[5:]:
+    for table in _DECISION_TABLES:
         writer.insert_rows(table, merged.inserts.get(table, []))

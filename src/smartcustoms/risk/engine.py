@@ -55,11 +55,28 @@ from smartcustoms.risk.policy import LanePolicy
 from smartcustoms.risk.selection import select_lanes
 from smartcustoms.risk.value_controls import ValueReference, with_value_controls
 
-__all__ = ["RiskEngine", "RiskOutcome"]
+__all__ = ["RiskEngine", "RiskOutcome", "with_value_columns"]
 
 _RISKIEST = "riskiest_item"
 
 _VALUE_COLUMNS = (UNIT_VALUE, VALUE_REF_MEDIAN, VALUE_PERCENTILE, VALUE_REF_LEVEL, VALUE_REF_N)
+
+
+def with_value_columns(view: pl.DataFrame, reference: ValueReference | None) -> pl.DataFrame:
+    """The view with its value-control columns: computed with ``reference``, else null.
+
+    The first step of :meth:`RiskEngine.assess`: rules and the model read these columns
+    whether or not a value reference exists.
+    """
+    if reference is not None:
+        return with_value_controls(view, reference)
+    return view.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias(col)
+        for col in (UNIT_VALUE, VALUE_REF_MEDIAN, VALUE_PERCENTILE, VALUE_Z, VALUE_RATIO)
+    ).with_columns(
+        pl.lit(None, dtype=pl.String).alias(VALUE_REF_LEVEL),
+        pl.lit(None, dtype=pl.Int64).alias(VALUE_REF_N),
+    )
 
 
 @dataclass(frozen=True)
@@ -118,16 +135,7 @@ class RiskEngine:
 
     def assess(self, view: pl.DataFrame, *, used: pl.DataFrame | None = None) -> RiskOutcome:
         """Decide a lane for every consignment of ``view`` (see the module docstring)."""
-        if self.reference is not None:
-            view = with_value_controls(view, self.reference)
-        else:
-            view = view.with_columns(
-                pl.lit(None, dtype=pl.Float64).alias(col)
-                for col in (UNIT_VALUE, VALUE_REF_MEDIAN, VALUE_PERCENTILE, VALUE_Z, VALUE_RATIO)
-            ).with_columns(
-                pl.lit(None, dtype=pl.String).alias(VALUE_REF_LEVEL),
-                pl.lit(None, dtype=pl.Int64).alias(VALUE_REF_N),
-            )
+        view = with_value_columns(view, self.reference)
         cons = (
             view.group_by(c.CONSIGNMENT_ID)
             .agg(

@@ -126,6 +126,16 @@ def _table_schema(table: str, columns: Sequence[str]) -> dict[str, pl.DataType]:
     return schema
 
 
+def _rows_frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """``rows`` as a frame typed like ``table``'s columns (for the PostgreSQL path)."""
+    columns = list(rows[0])
+    return pl.DataFrame(
+        [[row[c] for c in columns] for row in rows],
+        schema=_table_schema(table, columns),
+        orient="row",
+    )
+
+
 class BulkWriter:
     """One bulk transaction: look keys up, insert frames, upsert small tables.
 
@@ -240,12 +250,7 @@ class BulkWriter:
                 [tuple(_sqlite_value(row[c]) for c in columns) for row in rows],
             )
             return len(rows)
-        frame = pl.DataFrame(
-            [[row[c] for c in columns] for row in rows],
-            schema=_table_schema(table, columns),
-            orient="row",
-        )
-        return self.insert(table, frame)
+        return self.insert(table, _rows_frame(table, rows))
 
     def upsert_rows(
         self, table: str, rows: Sequence[Mapping[str, Any]], keys: list[str], update: list[str]
@@ -257,13 +262,7 @@ class BulkWriter:
             sets = ", ".join(f"{c} = excluded.{c}" for c in update)
             self.insert_rows(table, rows, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}")
             return
-        columns = list(rows[0])
-        frame = pl.DataFrame(
-            [[row[c] for c in columns] for row in rows],
-            schema=_table_schema(table, columns),
-            orient="row",
-        )
-        self.upsert(table, frame, keys, update)
+        self.upsert(table, _rows_frame(table, rows), keys, update)
 
     def query(self, sql: str) -> pl.DataFrame:
         """Run a query inside the transaction and return the result as a frame (all text)."""

@@ -33,11 +33,10 @@ from smartcustoms.risk.columns import (
     VALUE_PERCENTILE,
     VALUE_RATIO,
     VALUE_REF_LEVEL,
-    VALUE_REF_MEDIAN,
     VALUE_REF_N,
     VALUE_Z,
 )
-from smartcustoms.risk.engine import RiskEngine
+from smartcustoms.risk.engine import RiskEngine, with_value_columns
 from smartcustoms.risk.features import FeatureConfig
 from smartcustoms.risk.model import feature_matrix as model_feature_matrix
 from smartcustoms.risk.pipeline import RiskPipeline
@@ -98,16 +97,7 @@ def _history() -> pl.DataFrame:
 def engine_view(pipeline: RiskPipeline, raw: pl.DataFrame) -> pl.DataFrame:
     """The view RiskEngine.assess scores (its engine has rules and this pipeline)."""
     engine = RiskEngine(policy=default_policy(), rules=load_example_rules(), pipeline=pipeline)
-    if engine.reference is not None:
-        view = with_value_controls(raw, engine.reference)
-    else:
-        view = raw.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias(col)
-            for col in (UNIT_VALUE, VALUE_REF_MEDIAN, VALUE_PERCENTILE, VALUE_Z, VALUE_RATIO)
-        ).with_columns(
-            pl.lit(None, dtype=pl.String).alias(VALUE_REF_LEVEL),
-            pl.lit(None, dtype=pl.Int64).alias(VALUE_REF_N),
-        )
+    view = with_value_columns(raw, engine.reference)
     assert engine.rules is not None
     cons = engine.rules.apply(view).consignments.select(c.CONSIGNMENT_ID, RULE_SCORE)
     return view.join(cons, on=c.CONSIGNMENT_ID, how="left").with_columns(

@@ -38,21 +38,15 @@ from smartcustoms.risk.columns import (
     AEO_STATUS,
     PERIOD,
     RULE_SCORE,
-    UNIT_VALUE,
-    VALUE_PERCENTILE,
-    VALUE_RATIO,
     VALUE_REF_LEVEL,
-    VALUE_REF_MEDIAN,
-    VALUE_REF_N,
     VALUE_Z,
 )
-from smartcustoms.risk.engine import RiskEngine
+from smartcustoms.risk.engine import RiskEngine, with_value_columns
 from smartcustoms.risk.policy import default_policy
 from smartcustoms.risk.rules import load_example_rules, load_rules
 from smartcustoms.risk.value_controls import (
     ValueReference,
     fit_value_reference,
-    with_value_controls,
 )
 from smartcustoms.risk.view import build_risk_view
 from smartcustoms.risk.watchlists import ListKind, WatchList, WatchListEntry
@@ -98,16 +92,7 @@ def batch_rules(
         cons, items, quality=frames.quality, aeo=aeo, rates=rates, currency=CURRENCY
     )
     # RiskEngine.assess, first half
-    if engine.reference is not None:
-        view = with_value_controls(view, engine.reference)
-    else:
-        view = view.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias(col)
-            for col in (UNIT_VALUE, VALUE_REF_MEDIAN, VALUE_PERCENTILE, VALUE_Z, VALUE_RATIO)
-        ).with_columns(
-            pl.lit(None, dtype=pl.String).alias(VALUE_REF_LEVEL),
-            pl.lit(None, dtype=pl.Int64).alias(VALUE_REF_N),
-        )
+    view = with_value_columns(view, engine.reference)
     summary = (
         view.group_by(c.CONSIGNMENT_ID)
         .agg(

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -212,11 +212,7 @@ class SingleFilingEngine:
             return None
         cons, items = parsed.consignments, parsed.items
         if now != self._validator_now:  # validation dates are judged against the receipt
-            self._validator = SingleValidator(
-                replace(self.clearance.validation, now=now),
-                self.clearance.rates,
-                self.clearance.regime.currency,
-            )
+            self._validator = self._validator.at(now)
             self._validator_now = now
         if self._validator.is_clean(cons, items, tenant=tenant) is not True:
             return None

@@ -70,7 +70,8 @@ class TableRows:
     inserts: dict[str, list[Row]] = field(default_factory=dict)
     """Plain inserts, by table."""
     parties: list[Row] = field(default_factory=list)
-    """``parties`` rows (upserted on ``party_id``, ``role``)."""
+    """``parties`` rows, in the batch's order (upserted on ``party_id``, ``role``; the last
+    row of a party wins)."""
 
     def add(self, table: str, rows: Sequence[Row]) -> None:
         """Append ``rows`` to ``table``'s inserts."""
@@ -95,10 +96,10 @@ def _text(value: Any) -> Any:
         return value
     if isinstance(value, Decimal):
         return decimal_text(value)
-    if isinstance(value, datetime):
-        raise TypeError("datetimes are not rendered as assessment text")
-    if isinstance(value, date | int):
-        return str(value) if isinstance(value, int) else value.isoformat()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
     raise TypeError(f"no text rendering for {type(value).__name__}")
 
 
@@ -214,22 +215,21 @@ def filing_rows(
     ]
     out.add("lifecycle_events", lodged + accepted)
 
-    parties: dict[tuple[str, str], Row] = {}
-    for role in _PARTY_ROLES:
-        for cons in consignments:
-            party_id = cons[f"{role}_id"]
-            if party_id is None:
-                continue
-            parties.pop((party_id, role), None)  # keep="last", in the order of the last
-            parties[(party_id, role)] = {
-                "party_id": party_id,
-                "role": role,
-                "name": cons[f"{role}_name"],
-                "country": cons[f"{role}_country"],
-                "first_seen_at": now,
-                "last_seen_at": now,
-            }
-    out.parties.extend(parties.values())
+    # one per consignment and role; the writer keeps the last of each party (as the
+    # batch's unique(keep="last") does)
+    out.parties.extend(
+        {
+            "party_id": cons[f"{role}_id"],
+            "role": role,
+            "name": cons[f"{role}_name"],
+            "country": cons[f"{role}_country"],
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for role in _PARTY_ROLES
+        for cons in consignments
+        if cons[f"{role}_id"] is not None
+    )
 
     if decisions is not None:
         out.add(

@@ -32,9 +32,11 @@ Both methods return ``None`` ("can't tell, use the batch path") and never raise,
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -348,6 +350,17 @@ def quality_rows(consignments: Sequence[Row], items: Sequence[Row]) -> list[dict
 # --------------------------------------------------------------------------- validation
 
 
+def _window(context: ValidationContext) -> tuple[datetime, datetime] | None:
+    """The filing-time window around ``context.now`` (``None``: a naive ``now``)."""
+    now = context.now
+    if now.tzinfo is None or now.utcoffset() is None:
+        return None
+    return (
+        (now - timedelta(days=context.max_days_past)).astimezone(UTC),
+        (now + timedelta(days=context.max_days_future)).astimezone(UTC),
+    )
+
+
 class SingleValidator:
     """Decides whether one filing is clean, and scores its data quality, without Polars.
 
@@ -367,17 +380,18 @@ class SingleValidator:
         self._headings = nom.headings
         self._subheadings = nom.subheadings
         self._tolerance = float(context.value_tolerance)
-        self._window: tuple[datetime, datetime] | None = None
-        now = context.now
-        if now.tzinfo is not None and now.utcoffset() is not None:
-            self._window = (
-                (now - timedelta(days=context.max_days_past)).astimezone(UTC),
-                (now + timedelta(days=context.max_days_future)).astimezone(UTC),
-            )
+        self._window = _window(context)
         self._rate_base = rates.base
         self._rate_from, self._rate_doubtful = _rate_starts(rates)
 
     # ------------------------------------------------------------------ public
+
+    def at(self, now: datetime) -> SingleValidator:
+        """This validator judging dates against ``now`` (the reference tables are shared)."""
+        other = copy.copy(self)
+        other.context = replace(self.context, now=now)
+        other._window = _window(other.context)
+        return other
 
     def is_clean(
         self,
