@@ -416,11 +416,10 @@ class SmartCustoms:
         """The single-filing fast path for the current configuration.
 
         Kept between calls and rebuilt when the rules in force, the active model or value
-        reference, or the operator registry change: asking costs a few indexed look-ups.
+        reference, or the operator registry change (:meth:`Store.configuration_stamp`):
+        asking costs one query.
         """
-        rules = self.rules
-        operators = self.operators
-        stamp = (id(rules), id(operators), self.risk_records.active_versions())
+        stamp = self.store.configuration_stamp()
         if self._single is None or self._single[0] != stamp:
             self._single = (stamp, SingleFilingEngine(self.clearance(actor="api")))
         return self._single[1]

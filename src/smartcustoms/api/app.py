@@ -27,6 +27,7 @@ from smartcustoms.api.routers import (
     system,
     trs,
 )
+from smartcustoms.api.routers.filings import submit_filing_route
 from smartcustoms.api.security import refuse_nul
 from smartcustoms.clearance.batcher import DecisionBatcher
 from smartcustoms.config import DEFAULT_SECRET_KEY
@@ -98,6 +99,8 @@ def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> 
     app.state.platform = platform
     app.state.decisions = decisions
     install_problem_handlers(app)
+    # the busiest route first, as a plain Starlette route (see submit_filing_route)
+    app.router.routes.append(submit_filing_route(f"{API_PREFIX}/filings"))
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     if portal:

@@ -25,6 +25,8 @@ from smartcustoms.errors import (
 from smartcustoms.platform import SmartCustoms
 
 __all__ = [
+    "API_KEY_HEADER",
+    "BEARER",
     "CurrentPrincipal",
     "PlatformDep",
     "RoleGate",
@@ -34,8 +36,10 @@ __all__ = [
     "require",
 ]
 
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Bearer sck_...`.")
-_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
+BEARER = HTTPBearer(auto_error=False, description="An API key: `Bearer sck_...`.")
+"""The ``Authorization: Bearer`` scheme (a dependency; ``None`` when absent)."""
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
+"""The ``X-API-Key`` header scheme (a dependency; ``None`` when absent)."""
 
 
 async def refuse_nul(request: Request) -> None:
@@ -81,8 +85,8 @@ PlatformDep = Annotated[SmartCustoms, Depends(get_platform)]
 async def get_principal(
     request: Request,
     platform: PlatformDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    api_key: Annotated[str | None, Depends(API_KEY_HEADER)],
 ) -> Principal:
     """The authenticated principal of the request (raises ``auth.unauthenticated``).
 

@@ -21,9 +21,11 @@ in one transaction, so a batch costs a fixed number of round trips to the store.
 (``fast``), the batcher first offers each filing of a batch to it: clean, new filings are
 decided row by row in microseconds and written together in one transaction (group commit);
 every filing it declines (any problem, a duplicate, a configuration it does not cover) is
-then cleared through the batch pipeline above, which stays the reference. The fast path's
-answers are the batch path's, proven by the differential tests in
-``tests/clearance/single``.
+then cleared through the batch pipeline above, which stays the reference. The filings it
+decides are written with their audit entries in one transaction, and their answers are
+built from the rows written (:func:`~smartcustoms.clearance.single.rows.written_outcomes`):
+one commit and no read per group. The fast path's answers are the batch path's, proven by
+the differential tests in ``tests/clearance/single``.
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ import polars as pl
 
 from smartcustoms.clearance.runner import Clearance
 from smartcustoms.clearance.single.engine import FastFiling, SingleFilingEngine
-from smartcustoms.clearance.single.rows import TableRows
+from smartcustoms.clearance.single.rows import TableRows, written_outcomes
 from smartcustoms.clearance.summary import ACCEPTED, QUARANTINED, RESULT_SCHEMA
 from smartcustoms.intake._json import parse_json_lines
 from smartcustoms.intake.layouts import POSTAL_LAYOUT, WCO_JSON_LAYOUT
 from smartcustoms.store import BulkWriter
-from smartcustoms.store.database import ConsignmentOutcome
+from smartcustoms.store.database import ConsignmentOutcome, audit_rows
 
 __all__ = ["DecidedFiling", "DecisionBatcher"]
 
@@ -241,6 +243,28 @@ class DecisionBatcher:
                     decided.append((request, found))
                 if decided:
                     _write(writer, [f.rows for _, f in decided])
+                    writer.insert_rows(
+                        "audit_log",
+                        audit_rows(
+                            [
+                                {
+                                    "actor": request.actor,
+                                    "action": "filing.submit",
+                                    "subject_type": "filing",
+                                    "subject_id": f.filing_id,
+                                    "details": {
+                                        "via": self.via,
+                                        "outcome": ACCEPTED,
+                                        "quarantine_id": None,
+                                        "consignments": f.consignment_ids,
+                                        "batch_id": batch_id,
+                                    },
+                                }
+                                for request, f in decided
+                            ],
+                            datetime.now(UTC),
+                        ),
+                    )
         except Exception:
             _log.exception("the fast path failed on %d filing(s): batch path", len(requests))
             engine.forget_usage()
@@ -249,44 +273,20 @@ class DecisionBatcher:
             engine.forget_usage()  # the batch path writes decisions the engine did not make
         if not decided:
             return rest
-        try:
-            ids = [cid for _, f in decided for cid in f.consignment_ids]
-            outcomes = store.consignment_outcomes(ids)
-            store.record_audits(
-                [
-                    {
-                        "actor": request.actor,
-                        "action": "filing.submit",
-                        "subject_type": "filing",
-                        "subject_id": f.filing_id,
-                        "details": {
-                            "via": self.via,
-                            "outcome": ACCEPTED,
-                            "quarantine_id": None,
-                            "consignments": f.consignment_ids,
-                            "batch_id": batch_id,
-                        },
-                    }
-                    for request, f in decided
-                ]
-            )
-        except BaseException as error:  # stored, but the callers cannot be answered
-            _log.exception("answering %d fast-path filing(s) failed", len(decided))
-            for request, _ in decided:
-                request.future.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
-            return rest
         self.batches += 1
         self.filings += len(decided)
         self.fast_filings += len(decided)
         for request, f in decided:
-            request.future.set_result(
-                DecidedFiling(
+            try:
+                answer = DecidedFiling(
                     results=pl.DataFrame(f.results, schema=RESULT_SCHEMA, orient="row"),
-                    outcomes={x: outcomes[x] for x in f.consignment_ids if x in outcomes},
+                    outcomes=written_outcomes(f.rows, store.dialect),
                 )
-            )
+            except Exception as error:  # stored, but this caller cannot be answered
+                _log.exception("answering fast-path filing %s failed", f.filing_id)
+                request.future.set_exception(error)
+            else:
+                request.future.set_result(answer)
         return rest
 
     def _clear_group(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,6 +135,8 @@ class AccessRecords:
         self.store = store
         self.key_cache_seconds = key_cache_seconds
         self._trusted: dict[str, tuple[float, Principal]] = {}
+        self._checking: dict[str, threading.Lock] = {}
+        self._checking_lock = threading.Lock()
 
     # ---------------------------------------------------------------- users
 
@@ -365,10 +368,29 @@ class AccessRecords:
     def authenticate_key(self, token: str) -> Principal:
         """The principal of an API key (checked against the store; see :meth:`trusted_key`).
 
+        With a key cache, concurrent checks of one key are made once: the callers that
+        arrive while the key is being checked wait for that check and share its answer
+        (a busy filer's key expiring does not send a burst of look-ups to the store).
+
         Raises:
             AuthenticationError: Malformed, unknown or revoked key, or revoked user (one
                 message for all, so a caller learns nothing about which keys exist).
         """
+        if not self.key_cache_seconds:
+            return self._check_key(token)
+        hashed = hash_secret(token)
+        with self._checking_lock:
+            lock = self._checking.setdefault(hashed, threading.Lock())
+        try:
+            with lock:
+                found = self.trusted_key(token)
+                return found if found is not None else self._check_key(token)
+        finally:
+            with self._checking_lock:
+                if not lock.locked():
+                    self._checking.pop(hashed, None)
+
+    def _check_key(self, token: str) -> Principal:
         parsed = parse_api_key(token)
         refused = AuthenticationError("invalid or revoked API key")
         if parsed is None:

@@ -20,8 +20,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, exists, func, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    event,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from smartcustoms.errors import (
@@ -33,7 +44,7 @@ from smartcustoms.errors import (
 from smartcustoms.store import tables as t
 from smartcustoms.store.bulk import BulkWriter
 
-__all__ = ["ConsignmentOutcome", "QuarantineEntry", "Store"]
+__all__ = ["ConsignmentOutcome", "QuarantineEntry", "Store", "audit_rows"]
 
 _IN_CHUNK = 500
 
@@ -136,6 +147,38 @@ class ConsignmentOutcome:
     total_payable: Decimal | None
 
 
+def audit_rows(entries: Sequence[Mapping[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    """``audit_log`` rows for entries keyed as :meth:`Store.record_audit`'s arguments.
+
+    For writers that append audit entries inside their own transaction (the decision
+    batcher writes a filing and its audit entry together).
+    """
+    return [
+        {
+            "at": at,
+            "actor": e["actor"],
+            "action": e["action"],
+            "subject_type": e["subject_type"],
+            "subject_id": e.get("subject_id"),
+            "details": json.dumps(e.get("details") or {}, default=str),
+        }
+        for e in entries
+    ]
+
+
+def _pool_options(url: URL) -> dict[str, Any]:
+    """Connection-pool options: a SQLite file keeps more connections open.
+
+    A service reads a SQLite file from many threads at once (request handlers, the decision
+    batcher, bulk jobs). SQLAlchemy's default pool keeps 5 connections and closes any extra
+    one when it is returned, so under load connections would be opened (with their pragmas)
+    and closed again on every burst; opening one is cheap on disk but not free.
+    """
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return {"pool_size": 16, "max_overflow": 32}
+    return {}
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -161,7 +204,7 @@ class Store:
             ":memory:",
         ):
             Path(self.url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(self.url)
+        self.engine: Engine = create_engine(self.url, **_pool_options(self.url))
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if migrate:
@@ -251,20 +294,8 @@ class Store:
         """Append several audit-log entries in one transaction (keys as :meth:`record_audit`)."""
         if not entries:
             return
-        at = datetime.now(UTC)
-        rows = [
-            {
-                "at": at,
-                "actor": e["actor"],
-                "action": e["action"],
-                "subject_type": e["subject_type"],
-                "subject_id": e.get("subject_id"),
-                "details": json.dumps(e.get("details") or {}, default=str),
-            }
-            for e in entries
-        ]
         with self.engine.begin() as conn:
-            conn.execute(insert(t.audit_log), rows)
+            conn.execute(insert(t.audit_log), audit_rows(entries, datetime.now(UTC)))
 
     def audit_entries(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The newest audit-log entries, newest first."""
@@ -447,6 +478,36 @@ class Store:
         )
         with self.engine.connect() as conn:
             return list(conn.execute(q).scalars())
+
+    def configuration_stamp(self) -> tuple[Any, ...]:
+        """What clearance configuration is in force, in one query: changes when any part does.
+
+        The active ruleset (id and hash), the newest AEO act and MRA partner ids, and the
+        active model and value reference versions. A long-lived decision engine asks for it
+        before each group of filings and rebuilds itself only when it changed.
+        """
+        r, m, v = t.rulesets.c, t.risk_models.c, t.value_references.c
+        active = r.status == literal_column("'active'")  # a literal: the partial index serves
+        newest = [
+            select(r.id).where(active).scalar_subquery(),
+            select(r.sha256).where(active).scalar_subquery(),
+            select(func.max(t.aeo_acts.c.id)).scalar_subquery(),
+            select(func.max(t.mra_partners.c.id)).scalar_subquery(),
+            select(m.version)
+            .where(m.is_active)
+            .order_by(m.created_at.desc())
+            .limit(1)
+            .scalar_subquery(),
+            select(v.version)
+            .where(v.is_active)
+            .order_by(v.computed_at.desc())
+            .limit(1)
+            .scalar_subquery(),
+        ]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*newest)).first()
+        assert row is not None
+        return tuple(row)
 
     def consignment_outcomes(self, consignment_ids: Sequence[str]) -> dict[str, ConsignmentOutcome]:
         """Where each of ``consignment_ids`` stands (ids not on file are left out)."""

@@ -444,6 +444,28 @@ class RiskRecords:
         In the shape :func:`smartcustoms.risk.selection.select_lanes` takes as ``used``, so
         capacity and target rates hold across chunks and runs.
         """
+        rows = self.lane_usage_rows(offices, periods)
+        names = ("office_of_arrival", "period", "lane", "count", "by_rule", "by_random")
+        return pl.DataFrame(
+            {name: [r[i] for r in rows] for i, name in enumerate(names)},
+            schema={
+                "office_of_arrival": pl.String(),
+                "period": pl.Date(),
+                "lane": pl.String(),
+                "count": pl.Int64(),
+                "by_rule": pl.Int64(),
+                "by_random": pl.Int64(),
+            },
+        )
+
+    def lane_usage_rows(
+        self, offices: list[str], periods: list[date]
+    ) -> list[tuple[str, date, str, int, int, int]]:
+        """:meth:`lane_usage` as tuples ``(office, period, lane, count, by_rule, by_random)``.
+
+        One row per office, period and lane on file, with no frame built (the single-filing
+        fast path reads usage a few keys at a time).
+        """
         with self.store.engine.connect() as conn:
             d = t.risk_decisions.c
             rows = conn.execute(
@@ -458,24 +480,10 @@ class RiskRecords:
                 .where(d.office.in_(offices), d.period.in_([p.isoformat() for p in periods]))
                 .group_by(d.office, d.period, d.lane)
             ).all()
-        return pl.DataFrame(
-            {
-                "office_of_arrival": [r[0] for r in rows],
-                "period": [date.fromisoformat(r[1]) for r in rows],
-                "lane": [r[2] for r in rows],
-                "count": [int(r[3]) for r in rows],
-                "by_rule": [int(r[4] or 0) for r in rows],
-                "by_random": [int(r[5] or 0) for r in rows],
-            },
-            schema={
-                "office_of_arrival": pl.String(),
-                "period": pl.Date(),
-                "lane": pl.String(),
-                "count": pl.Int64(),
-                "by_rule": pl.Int64(),
-                "by_random": pl.Int64(),
-            },
-        )
+        return [
+            (r[0], date.fromisoformat(r[1]), r[2], int(r[3]), int(r[4] or 0), int(r[5] or 0))
+            for r in rows
+        ]
 
     def controlled_ids(self) -> set[str]:
         """Consignments given a red or yellow lane (those a control actually looks at)."""

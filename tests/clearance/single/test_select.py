@@ -14,9 +14,11 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from smartcustoms.clearance.single import select as fast
 from smartcustoms.clearance.single.select import SingleSelector, UsageBook
+from smartcustoms.errors import InvalidInputError
 from smartcustoms.risk.columns import REASONS, AeoStatus, Lane
 from smartcustoms.risk.engine import RiskEngine
 from smartcustoms.risk.pipeline import RiskPipeline
@@ -320,6 +322,30 @@ def test_usage_book_reads_merges_and_writes_like_the_batch(
             assert book.knows(office, period)
     if second is not None:
         assert book.knows(OFFICES[2], DAYS[1])
+
+
+@given(first=used_frames(), second=used_frames())
+@settings(max_examples=80, deadline=None)
+def test_usage_counts_merge_as_the_frames_do(
+    first: pl.DataFrame | None, second: pl.DataFrame | None
+) -> None:
+    """add_counts (tuples, as the store reads them) equals add_frame on the same rows."""
+    by_frame, by_rows = UsageBook.from_frame(first), UsageBook.from_frame(first)
+    queried = [(OFFICES[2], DAYS[1])]
+    if second is not None:
+        by_frame.add_frame(second, queried=queried)
+        by_rows.add_counts(list(second.iter_rows()), queried=queried)
+    assert_frame_equal(by_rows.to_frame(), by_frame.to_frame(), check_exact=True)
+    for office in OFFICES:
+        for day in DAYS:
+            assert by_rows.knows(office, day) == by_frame.knows(office, day)
+
+
+def test_usage_counts_the_batch_refuses_are_refused() -> None:
+    book = UsageBook()
+    with pytest.raises(InvalidInputError, match="unknown lanes"):
+        book.add_counts([(OFFICES[0], DAYS[0], "purple", 1, 0, 0)])
+    assert book.to_frame().is_empty()
 
 
 # --- Polars formatting, reproduced --------------------------------------------------------

@@ -159,10 +159,10 @@ class SingleFilingEngine:
     def _ensure_usage(self, pairs: set[tuple[str, date]]) -> None:
         fresh = [p for p in pairs if not self._usage.knows(*p)]
         if fresh:
-            on_file = RiskRecords(self.clearance.store).lane_usage(
+            on_file = RiskRecords(self.clearance.store).lane_usage_rows(
                 sorted({p[0] for p in fresh}), sorted({p[1] for p in fresh})
             )
-            self._usage.add_frame(on_file, queried=fresh)
+            self._usage.add_counts(on_file, queried=fresh)
 
     # ------------------------------------------------------------------ decide
 

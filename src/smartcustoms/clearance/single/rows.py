@@ -11,7 +11,9 @@ path accepted (clean, new, decided):
   ``rule_hits``);
 * :func:`result_rows` - the filing's result lines as
   :meth:`~smartcustoms.clearance.runner.Clearance._results` builds them for an accepted
-  record (:data:`~smartcustoms.clearance.summary.RESULT_SCHEMA`).
+  record (:data:`~smartcustoms.clearance.summary.RESULT_SCHEMA`);
+* :func:`written_outcomes` - what :meth:`~smartcustoms.store.Store.consignment_outcomes`
+  reads back for those consignments right after the write, without reading.
 
 Values stay the Python values Polars gives for the batch frames (``Decimal`` with the column's
 scale, timezone-aware ``datetime``, ``date``); :meth:`~smartcustoms.store.BulkWriter.insert_rows`
@@ -51,10 +53,18 @@ from smartcustoms.risk.columns import (
     SELECTION_BASIS,
     VALUE_Z,
 )
+from smartcustoms.store.database import ConsignmentOutcome
 from smartcustoms.store.tables import FILING_LEVEL_COLUMNS
 from smartcustoms.tariff import columns as tc
 
-__all__ = ["Row", "TableRows", "decimal_text", "filing_rows", "result_rows"]
+__all__ = [
+    "Row",
+    "TableRows",
+    "decimal_text",
+    "filing_rows",
+    "result_rows",
+    "written_outcomes",
+]
 
 Row = dict[str, Any]
 """One row: column name -> value."""
@@ -334,5 +344,56 @@ def result_rows(
                 "rule_hits": None if d is None else _rule_hits_text(d[RULE_HITS]),
                 "reasons": None if d is None else d[REASONS],
             }
+        )
+    return out
+
+
+_FOUR_PLACES = Decimal("0.0001")
+
+
+def _stored_money(value: Decimal | None, dialect: str) -> Decimal | None:
+    """An amount as the store gives it back (``Money``: text on SQLite, NUMERIC(18, 4))."""
+    if value is None:
+        return None
+    if dialect == "sqlite":
+        return Decimal(format(value, "f"))  # written as fixed-point text, read as written
+    return Decimal(value).quantize(_FOUR_PLACES)
+
+
+def written_outcomes(rows: TableRows, dialect: str) -> dict[str, ConsignmentOutcome]:
+    """Where the consignments of ``rows`` stand once written (by consignment id).
+
+    What :meth:`~smartcustoms.store.Store.consignment_outcomes` reads back in the same
+    transaction, built from the rows instead: a new consignment has no officer re-routing,
+    so its lane is its risk decision's, and it is released only if it wrote a ``release``
+    event. ``dialect`` (``sqlite`` or ``postgresql``) gives the amounts the scale the
+    database returns them with. The differential tests compare both for every filing.
+    """
+    filers = {f[c.FILING_ID]: f.get(c.FILER_ID) for f in rows.inserts.get("filings", [])}
+    assessed = {a[c.CONSIGNMENT_ID]: a for a in rows.inserts.get("assessments", [])}
+    lanes = {d[c.CONSIGNMENT_ID]: d[LANE] for d in rows.inserts.get("risk_decisions", [])}
+    released = {
+        e[c.CONSIGNMENT_ID]
+        for e in rows.inserts.get("lifecycle_events", [])
+        if e["event_type"] == EventType.RELEASE.value
+    }
+    out: dict[str, ConsignmentOutcome] = {}
+    for cons in rows.inserts.get("consignments", []):
+        cid = cons[c.CONSIGNMENT_ID]
+        head = assessed.get(cid, {})
+        out[cid] = ConsignmentOutcome(
+            consignment_id=cid,
+            filing_id=cons[c.FILING_ID],
+            filer_id=filers.get(cons[c.FILING_ID]),
+            office=cons.get(c.OFFICE_OF_ARRIVAL),
+            lane=lanes.get(cid),
+            is_released=cid in released,
+            dq_score=cons.get("dq_score"),
+            dq_reasons=cons.get("dq_reasons"),
+            currency=head.get("currency"),
+            duty=_stored_money(head.get("duty_total"), dialect),
+            vat=_stored_money(head.get("vat_total"), dialect),
+            excise=_stored_money(head.get("excise_total"), dialect),
+            total_payable=_stored_money(head.get("total_payable"), dialect),
         )
     return out

@@ -167,6 +167,41 @@ class UsageBook:
             self._known.add((office, period))
         self._known.update(queried)
 
+    def add_counts(
+        self,
+        rows: Sequence[tuple[str, date, str, int, int, int]],
+        *,
+        queried: Iterable[tuple[str, date]] = (),
+    ) -> None:
+        """:meth:`add_frame` for rows read as ``RiskRecords.lane_usage_rows`` gives them.
+
+        The rows are summed per key exactly as the batch path sums its ``used`` frame, with
+        no frame built; a row the batch path would refuse (an unknown lane, a value of
+        another type) goes through :meth:`add_frame`, which raises as the batch does.
+        """
+        summed: dict[UsageKey, tuple[int, int, int]] = {}
+        for row in rows:
+            office, period, lane, count, by_rule, by_random = row
+            if (
+                lane not in _LANE_INDEX
+                or type(office) is not str
+                or type(period) is not date
+                or not all(type(n) is int and abs(n) < _MAX_COUNT for n in row[3:])
+            ):
+                self.add_frame(
+                    pl.DataFrame([list(r) for r in rows], schema=_USAGE_SCHEMA, orient="row"),
+                    queried=queried,
+                )
+                return
+            key: UsageKey = (office, period, lane)
+            held = summed.get(key, (0, 0, 0))
+            summed[key] = (held[0] + count, held[1] + by_rule, held[2] + by_random)
+        for key, (count, by_rule, by_random) in summed.items():
+            held = self._rows.get(key, (0, 0, 0))
+            self._rows[key] = (held[0] + count, held[1] + by_rule, held[2] + by_random)
+            self._known.add((key[0], key[1]))
+        self._known.update(queried)
+
     def knows(self, office: str, period: date) -> bool:
         """Whether usage of ``office`` on ``period`` is held (read or selected already)."""
         return (office, period) in self._known
