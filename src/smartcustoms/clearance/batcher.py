@@ -37,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import polars as pl
@@ -63,14 +64,20 @@ class DecidedFiling:
     """What became of one filing sent through :class:`DecisionBatcher`.
 
     Attributes:
-        results: Its result rows (:data:`~smartcustoms.clearance.summary.RESULT_SCHEMA`,
-            ``record`` 0), one per consignment (one row when the filing was rejected).
-        outcomes: Where each of its consignments on file stands, by consignment id (read
-            after the batch was committed; a duplicate's are those already on file).
+        rows: Its result rows as dicts (:data:`~smartcustoms.clearance.summary.RESULT_SCHEMA`
+            columns, ``record`` 0), one per consignment (one row when the filing was
+            rejected).
+        outcomes: Where each of its consignments on file stands, by consignment id (as the
+            batch was committed; a duplicate's are those already on file).
     """
 
-    results: pl.DataFrame
+    rows: list[dict[str, Any]]
     outcomes: dict[str, ConsignmentOutcome]
+
+    @property
+    def results(self) -> pl.DataFrame:
+        """:attr:`rows` as a frame of :data:`~smartcustoms.clearance.summary.RESULT_SCHEMA`."""
+        return pl.DataFrame(self.rows, schema=RESULT_SCHEMA, orient="row")
 
 
 @dataclass
@@ -279,8 +286,7 @@ class DecisionBatcher:
         for request, f in decided:
             try:
                 answer = DecidedFiling(
-                    results=pl.DataFrame(f.results, schema=RESULT_SCHEMA, orient="row"),
-                    outcomes=written_outcomes(f.rows, store.dialect),
+                    rows=f.results, outcomes=written_outcomes(f.rows, store.dialect)
                 )
             except Exception as error:  # stored, but this caller cannot be answered
                 _log.exception("answering fast-path filing %s failed", f.filing_id)
@@ -328,7 +334,8 @@ class DecisionBatcher:
                 first = part.row(0, named=True) if part.height else {}
                 decided.append(
                     DecidedFiling(
-                        results=part, outcomes={x: outcomes[x] for x in ids if x in outcomes}
+                        rows=part.rows(named=True),
+                        outcomes={x: outcomes[x] for x in ids if x in outcomes},
                     )
                 )
                 audits.append(

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal, TypeVar
 
@@ -394,16 +394,16 @@ def consignment_response(outcome: ConsignmentOutcome) -> ConsignmentResponse:
 
 def result_lines(
     platform: SmartCustoms,
-    results: pl.DataFrame,
+    results: pl.DataFrame | Sequence[Mapping[str, Any]],
     outcomes: dict[str, ConsignmentOutcome] | None = None,
 ) -> list[ResultLine]:
-    """Filer result lines for clearance result rows (:data:`RESULT_SCHEMA`).
+    """Filer result lines for clearance result rows (:data:`RESULT_SCHEMA`, frame or dicts).
 
     Responses describe the consignments as they stand on file (``outcomes``, read from the
     store when not given), so an accepted and a duplicate consignment are described the
     same way; risk columns of the rows are never passed on.
     """
-    rows = list(results.iter_rows(named=True))
+    rows = list(results.iter_rows(named=True)) if isinstance(results, pl.DataFrame) else results
     if outcomes is None:
         stored = [
             r["consignment_id"] for r in rows if r["status"] != QUARANTINED and r["consignment_id"]
@@ -542,7 +542,7 @@ async def decide_filing(request: Request, principal: Principal, platform: SmartC
     decided = await asyncio.wrap_future(
         batcher.submit(body, fmt=fmt, tenant=tenant, actor=principal.user_id)
     )  # cleared with the filings that arrived meanwhile, audited there
-    lines = result_lines(platform, decided.results, decided.outcomes)
+    lines = result_lines(platform, decided.rows, decided.outcomes)
     first = lines[0]
     rejected = first.outcome == QUARANTINED
     duplicate = all(line.outcome == DUPLICATE for line in lines)
