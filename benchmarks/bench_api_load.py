@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform as host
 import socket
 import subprocess
 import sys
@@ -40,6 +39,9 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe, python_speed
 
 
 def _serve(database_url: str, port: int) -> None:
@@ -256,7 +258,8 @@ def main() -> None:
     per_run = int(args.rate * args.seconds)
     start = datetime.now(UTC) - timedelta(hours=6)
     report: dict[str, Any] = {
-        "machine": f"{host.machine()} {os.cpu_count()} cores, {host.python_version()}",
+        "machine": describe(),
+        "python_loop_s": python_speed(),
         "rate": args.rate,
         "seconds": args.seconds,
         "connections": args.connections,

@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform as host
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,8 +32,11 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import polars as pl
 
+from _machine import describe, python_speed
 from smartcustoms.clearance.batcher import DecisionBatcher, _Request
 from smartcustoms.clearance.single.parse import parse_single
 from smartcustoms.clearance.single.rules import SingleRuleResult
@@ -125,7 +128,8 @@ def main() -> None:
     parser.add_argument("--model", action="store_true")
     args = parser.parse_args()
     report: dict[str, Any] = {
-        "machine": f"{host.machine()} {os.cpu_count()} cores, {host.python_version()}",
+        "machine": describe(),
+        "python_loop_s": python_speed(),
         "filings": args.filings,
         "group": args.group,
         "model": args.model,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -114,3 +116,40 @@ def test_checked_keys_are_trusted_for_a_while_and_forgotten_on_revocation(
     desk = plain.issue_key("desk")
     plain.authenticate_key(desk.token)
     assert plain.trusted_key(desk.token) is None
+
+
+def test_concurrent_checks_of_one_key_read_the_store_once(
+    platform: SmartCustoms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a busy key's trust runs out, the callers meanwhile share one check."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smartcustoms.store.access import AccessRecords
+
+    access = AccessRecords(platform.store, key_cache_seconds=5)
+    access.add_user("shop", Role.FILER, filer_id="F1")
+    access.add_user("ana", Role.OFFICER, offices=["FR000730"])
+    shop, ana = access.issue_key("shop"), access.issue_key("ana")
+    checks: list[str] = []
+    release = threading.Event()
+    check = access._check_key
+
+    def slow_check(token: str) -> Any:
+        checks.append(token)
+        release.wait(10)  # every other caller arrives while this check runs
+        return check(token)
+
+    monkeypatch.setattr(access, "_check_key", slow_check)
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(access.authenticate_key, shop.token) for _ in range(12)]
+        futures.append(pool.submit(access.authenticate_key, ana.token))
+        time.sleep(0.5)
+        release.set()
+        principals = [f.result(30) for f in futures]
+    assert [p.user_id for p in principals] == ["shop"] * 12 + ["ana"]
+    assert sorted(checks) == sorted([shop.token, ana.token])  # one check per key
+    # a bad key is refused to each caller, and never trusted
+    with pytest.raises(AuthenticationError):
+        access.authenticate_key(shop.token + "x")

@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import orjson
 import polars as pl
@@ -85,17 +86,28 @@ def _match_postgres_types(frame: pl.DataFrame, table: str | None) -> pl.DataFram
     return frame.with_columns(casts) if casts else frame
 
 
+_AS_IS: Final = frozenset({str, int, float, type(None), bytes})
+
+
 def _sqlite_value(value: Any) -> Any:
     """One Python value as :meth:`BulkWriter._prepare` stores its column on SQLite."""
+    if type(value) in _AS_IS:  # most values: one set look-up
+        return value
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
-        # Polars renders %f as nanoseconds: nine digits
-        utc = value.astimezone(UTC)
-        return utc.strftime("%Y-%m-%d %H:%M:%S.") + f"{utc.microsecond:06d}000"
+        return _sqlite_datetime(value)
     return value
+
+
+@lru_cache(maxsize=256)
+def _sqlite_datetime(value: datetime) -> str:
+    # Polars renders %f as nanoseconds: nine digits. Cached: a group's rows share a few
+    # times (its receipt time above all).
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%d %H:%M:%S.") + f"{utc.microsecond:06d}000"
 
 
 def _table_schema(table: str, columns: Sequence[str]) -> dict[str, pl.DataType]:
@@ -247,7 +259,7 @@ class BulkWriter:
             marks = ", ".join("?" * len(columns))
             self._cur.executemany(
                 f"INSERT INTO {table} ({cols}) VALUES ({marks}) {suffix}",
-                [tuple(_sqlite_value(row[c]) for c in columns) for row in rows],
+                [tuple([_sqlite_value(row[c]) for c in columns]) for row in rows],
             )
             return len(rows)
         return self.insert(table, _rows_frame(table, rows))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import Select
 
 from smartcustoms.errors import (
     Problem,
@@ -145,6 +146,31 @@ class ConsignmentOutcome:
     vat: Decimal | None
     excise: Decimal | None
     total_payable: Decimal | None
+
+
+def _configuration_stamp_query() -> Select[Any]:
+    r, m, v = t.rulesets.c, t.risk_models.c, t.value_references.c
+    active = r.status == literal_column("'active'")  # a literal: the partial index serves
+    return select(
+        select(r.id).where(active).scalar_subquery(),
+        select(r.sha256).where(active).scalar_subquery(),
+        select(func.max(t.aeo_acts.c.id)).scalar_subquery(),
+        select(func.max(t.mra_partners.c.id)).scalar_subquery(),
+        select(m.version)
+        .where(m.is_active)
+        .order_by(m.created_at.desc())
+        .limit(1)
+        .scalar_subquery(),
+        select(v.version)
+        .where(v.is_active)
+        .order_by(v.computed_at.desc())
+        .limit(1)
+        .scalar_subquery(),
+    )
+
+
+# built once: constructing a statement costs more than running this one
+_CONFIGURATION_STAMP: Final = _configuration_stamp_query()
 
 
 def audit_rows(entries: Sequence[Mapping[str, Any]], at: datetime) -> list[dict[str, Any]]:
@@ -486,26 +512,8 @@ class Store:
         active model and value reference versions. A long-lived decision engine asks for it
         before each group of filings and rebuilds itself only when it changed.
         """
-        r, m, v = t.rulesets.c, t.risk_models.c, t.value_references.c
-        active = r.status == literal_column("'active'")  # a literal: the partial index serves
-        newest = [
-            select(r.id).where(active).scalar_subquery(),
-            select(r.sha256).where(active).scalar_subquery(),
-            select(func.max(t.aeo_acts.c.id)).scalar_subquery(),
-            select(func.max(t.mra_partners.c.id)).scalar_subquery(),
-            select(m.version)
-            .where(m.is_active)
-            .order_by(m.created_at.desc())
-            .limit(1)
-            .scalar_subquery(),
-            select(v.version)
-            .where(v.is_active)
-            .order_by(v.computed_at.desc())
-            .limit(1)
-            .scalar_subquery(),
-        ]
         with self.engine.connect() as conn:
-            row = conn.execute(select(*newest)).first()
+            row = conn.execute(_CONFIGURATION_STAMP).first()
         assert row is not None
         return tuple(row)
 
