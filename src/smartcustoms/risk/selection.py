@@ -75,6 +75,7 @@ __all__ = [
     "CODE_UNKNOWN_VALUE",
     "COUNT",
     "EXCEEDED_BY_RULES",
+    "USAGE_SCHEMA",
     "USED_BEFORE",
     "Selection",
     "SelectionBasis",
@@ -167,7 +168,7 @@ _RULE, _SCORE, _RANDOM, _DEFAULT = 0, 1, 2, 3
 _NO_LIMIT: Final = np.iinfo(np.int64).max // 4
 _EPS: Final = 1e-9  # absorbs binary float error in rate x count before rounding
 
-_USAGE_SCHEMA: Final = pl.Schema(
+USAGE_SCHEMA: Final = pl.Schema(
     {
         OFFICE_OF_ARRIVAL: pl.String(),
         PERIOD: pl.Date(),
@@ -177,6 +178,7 @@ _USAGE_SCHEMA: Final = pl.Schema(
         BY_RANDOM: pl.Int64(),
     }
 )
+"""Columns of lane usage (the ``used`` argument and :attr:`Selection.usage`)."""
 _REPORT_SCHEMA: Final = pl.Schema(
     {
         OFFICE_OF_ARRIVAL: pl.String(),
@@ -350,8 +352,8 @@ def _value_problems(frame: pl.DataFrame) -> list[Problem]:
 
 def _prepare_used(used: pl.DataFrame | None) -> pl.DataFrame:
     if used is None:
-        return pl.DataFrame(schema=_USAGE_SCHEMA)
-    missing = [name for name in _USAGE_SCHEMA if name not in used.columns]
+        return pl.DataFrame(schema=USAGE_SCHEMA)
+    missing = [name for name in USAGE_SCHEMA if name not in used.columns]
     if missing:
         _raise(
             "used cannot be read",
@@ -361,7 +363,7 @@ def _prepare_used(used: pl.DataFrame | None) -> pl.DataFrame:
             ],
         )
     try:
-        frame = used.select(pl.col(name).cast(dtype) for name, dtype in _USAGE_SCHEMA.items())
+        frame = used.select(pl.col(name).cast(dtype) for name, dtype in USAGE_SCHEMA.items())
     except pl.exceptions.PolarsError as exc:
         _raise("used cannot be read", [Problem(CODE_INVALID_COLUMN, "used", str(exc))])
     unknown = frame.filter(~pl.col(LANE).is_in([lane.value for lane in Lane]))[LANE].unique()
@@ -381,8 +383,8 @@ def _sorted_usage(usage: pl.DataFrame) -> pl.DataFrame:
         {lane.value: i for i, lane in enumerate(_LANES)}, default=len(_LANES), return_dtype=pl.Int8
     )
     return (
-        usage.select(_USAGE_SCHEMA.names())
-        .cast(_USAGE_SCHEMA)
+        usage.select(USAGE_SCHEMA.names())
+        .cast(USAGE_SCHEMA)
         .sort(OFFICE_OF_ARRIVAL, PERIOD, lane_order)
     )
 
@@ -665,10 +667,10 @@ def _next_usage(before: pl.DataFrame, report: pl.DataFrame) -> pl.DataFrame:
             (pl.col(BY_RULE) + pl.col("_rule").fill_null(0)).alias(BY_RULE),
             (pl.col(BY_RANDOM) + pl.col("_random").fill_null(0)).alias(BY_RANDOM),
         )
-        .select(_USAGE_SCHEMA.names())
+        .select(USAGE_SCHEMA.names())
     )
     untouched = before.join(now.select(keys), on=keys, how="anti")
-    return _sorted_usage(pl.concat([untouched.cast(_USAGE_SCHEMA), now.cast(_USAGE_SCHEMA)]))
+    return _sorted_usage(pl.concat([untouched.cast(USAGE_SCHEMA), now.cast(USAGE_SCHEMA)]))
 
 
 def _empty(

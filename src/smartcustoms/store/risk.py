@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, case, exists, func, insert, select, update
 
 from smartcustoms.errors import ConflictError, ConsignmentNotFoundError, ModelNotFoundError
 from smartcustoms.model.columns import CONSIGNMENT_SCHEMA, ITEM_SCHEMA, MONEY, TIMESTAMP
+from smartcustoms.risk.selection import USAGE_SCHEMA
 from smartcustoms.store import tables as t
 from smartcustoms.store.database import Store
 from smartcustoms.store.tables import FILING_LEVEL_COLUMNS
@@ -445,18 +446,7 @@ class RiskRecords:
         capacity and target rates hold across chunks and runs.
         """
         rows = self.lane_usage_rows(offices, periods)
-        names = ("office_of_arrival", "period", "lane", "count", "by_rule", "by_random")
-        return pl.DataFrame(
-            {name: [r[i] for r in rows] for i, name in enumerate(names)},
-            schema={
-                "office_of_arrival": pl.String(),
-                "period": pl.Date(),
-                "lane": pl.String(),
-                "count": pl.Int64(),
-                "by_rule": pl.Int64(),
-                "by_random": pl.Int64(),
-            },
-        )
+        return pl.DataFrame(rows, schema=USAGE_SCHEMA, orient="row")
 
     def lane_usage_rows(
         self, offices: list[str], periods: list[date]

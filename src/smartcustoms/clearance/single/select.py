@@ -47,7 +47,7 @@ import polars as pl
 
 from smartcustoms.risk.columns import AeoStatus, Lane
 from smartcustoms.risk.policy import LanePolicy, OfficePolicy
-from smartcustoms.risk.selection import select_lanes
+from smartcustoms.risk.selection import USAGE_SCHEMA, select_lanes
 
 __all__ = ["SingleSelector", "UsageBook"]
 
@@ -65,16 +65,7 @@ _INT64_SAFE: Final = float(2**62)
 
 _REQUIRED: Final = ("consignment_id", "office_of_arrival", "period", "rule_score")
 _OPTIONAL: Final = ("risk_score", "expected_revenue", "forced_lane", "aeo_status")
-_USAGE_SCHEMA: Final = pl.Schema(
-    {
-        "office_of_arrival": pl.String(),
-        "period": pl.Date(),
-        "lane": pl.String(),
-        "count": pl.Int64(),
-        "by_rule": pl.Int64(),
-        "by_random": pl.Int64(),
-    }
-)
+_USAGE_SCHEMA: Final = USAGE_SCHEMA
 _CANDIDATE_SCHEMA: Final = pl.Schema(
     {
         "consignment_id": pl.String(),
