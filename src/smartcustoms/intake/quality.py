@@ -32,7 +32,13 @@ import polars as pl
 
 from smartcustoms.model import columns as c
 
-__all__ = ["QUALITY_REASONS", "VAGUE_DESCRIPTIONS", "explain_reasons", "score_quality"]
+__all__ = [
+    "QUALITY_CONSIGNMENT_COLUMNS",
+    "QUALITY_REASONS",
+    "VAGUE_DESCRIPTIONS",
+    "explain_reasons",
+    "score_quality",
+]
 
 VAGUE_DESCRIPTIONS: Final = frozenset(
     {
@@ -100,6 +106,21 @@ def _reason(code: str, path: pl.Expr | str | None = None) -> pl.Expr:
     if path is None:
         return pl.lit(code)
     return pl.concat_str(pl.lit(code + "@"), path if isinstance(path, pl.Expr) else pl.lit(path))
+
+
+QUALITY_CONSIGNMENT_COLUMNS: Final = (
+    c.CONSIGNMENT_ID,
+    c.SELLER_ID,
+    "seller_name",
+    c.SELLER_COUNTRY,
+    "buyer_street",
+    "buyer_city",
+    "buyer_postcode",
+    "transport_document_id",
+    c.POSTAL_ITEM_ID,
+    c.EXPECTED_ARRIVAL_AT,
+)
+"""The consignment columns :func:`score_quality` reads."""
 
 
 def score_quality(consignments: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
@@ -174,18 +195,9 @@ def score_quality(consignments: pl.DataFrame, items: pl.DataFrame) -> pl.DataFra
         "dq.missing_arrival": (pl.col(c.EXPECTED_ARRIVAL_AT).is_null(), "expected_arrival_at"),
         "dq.round_value": (pl.col("_round"), "items"),
     }
-    joined = consignments.select(
-        c.CONSIGNMENT_ID,
-        c.SELLER_ID,
-        "seller_name",
-        c.SELLER_COUNTRY,
-        "buyer_street",
-        "buyer_city",
-        "buyer_postcode",
-        "transport_document_id",
-        c.POSTAL_ITEM_ID,
-        c.EXPECTED_ARRIVAL_AT,
-    ).join(per_cons, on=c.CONSIGNMENT_ID, how="left")
+    joined = consignments.select(QUALITY_CONSIGNMENT_COLUMNS).join(
+        per_cons, on=c.CONSIGNMENT_ID, how="left"
+    )
     penalty = pl.col("_item_penalty").fill_null(0) + pl.sum_horizontal(
         mask.fill_null(False).cast(pl.Int64) * QUALITY_REASONS[code][0]
         for code, (mask, _) in flags.items()

@@ -133,8 +133,14 @@ class RiskEngine:
         self.currency = currency
         self.seed = seed
 
-    def assess(self, view: pl.DataFrame, *, used: pl.DataFrame | None = None) -> RiskOutcome:
-        """Decide a lane for every consignment of ``view`` (see the module docstring)."""
+    def apply_rules(self, view: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """The first half of :meth:`assess`: value columns and targeting rules.
+
+        Returns:
+            ``view`` with the value columns and each consignment's ``rule_score``; one row
+            per consignment (office, period, AEO status, lowest value z-score, rule hits,
+            rule score, forced lane), sorted by id; and the rule hits.
+        """
         view = with_value_columns(view, self.reference)
         cons = (
             view.group_by(c.CONSIGNMENT_ID)
@@ -160,6 +166,11 @@ class RiskEngine:
         cons = cons.with_columns(pl.col(RULE_SCORE).fill_null(0.0))
         # the model may read the summed rule weight as a feature (see the module docstring)
         view = view.join(cons.select(c.CONSIGNMENT_ID, RULE_SCORE), on=c.CONSIGNMENT_ID, how="left")
+        return view, cons, hits
+
+    def assess(self, view: pl.DataFrame, *, used: pl.DataFrame | None = None) -> RiskOutcome:
+        """Decide a lane for every consignment of ``view`` (see the module docstring)."""
+        view, cons, hits = self.apply_rules(view)
         notes: list[str] = []
         if self.pipeline is not None:
             scores = self.pipeline.score_consignments(

@@ -36,12 +36,10 @@ from smartcustoms.platform import SmartCustoms
 from smartcustoms.risk._conditions import Condition, FieldKind, Operator
 from smartcustoms.risk.columns import (
     AEO_STATUS,
-    PERIOD,
     RULE_SCORE,
     VALUE_REF_LEVEL,
-    VALUE_Z,
 )
-from smartcustoms.risk.engine import RiskEngine, with_value_columns
+from smartcustoms.risk.engine import RiskEngine
 from smartcustoms.risk.policy import default_policy
 from smartcustoms.risk.rules import load_example_rules, load_rules
 from smartcustoms.risk.value_controls import (
@@ -91,31 +89,7 @@ def batch_rules(
     view = build_risk_view(
         cons, items, quality=frames.quality, aeo=aeo, rates=rates, currency=CURRENCY
     )
-    # RiskEngine.assess, first half
-    view = with_value_columns(view, engine.reference)
-    summary = (
-        view.group_by(c.CONSIGNMENT_ID)
-        .agg(
-            pl.col(c.OFFICE_OF_ARRIVAL).first(),
-            pl.col(PERIOD).first(),
-            pl.col(AEO_STATUS).first(),
-            pl.col(VALUE_Z).min(),
-        )
-        .sort(c.CONSIGNMENT_ID)
-    )
-    if engine.rules is not None:
-        rule_hits = engine.rules.apply(view)
-        hits = rule_hits.hits
-        summary = summary.join(rule_hits.consignments, on=c.CONSIGNMENT_ID, how="left")
-    else:
-        hits = pl.DataFrame(schema={c.CONSIGNMENT_ID: pl.String(), "rule_id": pl.String()})
-        summary = summary.with_columns(
-            pl.lit([], dtype=pl.List(pl.String)).alias("rule_hits"),
-            pl.lit(0.0).alias(RULE_SCORE),
-            pl.lit(None, dtype=pl.String).alias("forced_lane"),
-        )
-    summary = summary.with_columns(pl.col(RULE_SCORE).fill_null(0.0))
-    view = view.join(summary.select(c.CONSIGNMENT_ID, RULE_SCORE), on=c.CONSIGNMENT_ID, how="left")
+    view, summary, hits = engine.apply_rules(view)  # RiskEngine.assess, first half
     # the engine itself agrees on hits and the rule columns
     outcome = engine.assess(view.drop(RULE_SCORE))
     assert outcome.hits.to_dicts() == hits.to_dicts()

@@ -43,7 +43,11 @@ from typing import Any, Final
 
 import polars as pl
 
-from smartcustoms.intake.quality import QUALITY_REASONS, VAGUE_DESCRIPTIONS
+from smartcustoms.intake.quality import (
+    QUALITY_CONSIGNMENT_COLUMNS,
+    QUALITY_REASONS,
+    VAGUE_DESCRIPTIONS,
+)
 from smartcustoms.intake.reference import TRANSPORT_MODES, countries, currencies
 from smartcustoms.intake.validate import (
     REQUIRED_CONSIGNMENT_COLUMNS,
@@ -102,18 +106,7 @@ _ITEM_READS: Final = frozenset(
     {*REQUIRED_ITEM_COLUMNS, c.CONSIGNMENT_ID, c.HS_CODE, c.ORIGIN_COUNTRY, *_POSITIVE_ITEM}
     | {c.ITEM_NO, RECORD}
 )
-_QUALITY_CONSIGNMENT_READS: Final = (
-    c.CONSIGNMENT_ID,
-    c.SELLER_ID,
-    "seller_name",
-    c.SELLER_COUNTRY,
-    "buyer_street",
-    "buyer_city",
-    "buyer_postcode",
-    "transport_document_id",
-    c.POSTAL_ITEM_ID,
-    c.EXPECTED_ARRIVAL_AT,
-)
+_QUALITY_CONSIGNMENT_READS: Final = QUALITY_CONSIGNMENT_COLUMNS
 _QUALITY_ITEM_READS: Final = (
     c.CONSIGNMENT_ID,
     c.DESCRIPTION,
