@@ -48,6 +48,9 @@ def _serve(database_url: str, port: int) -> None:
     """The server process (``--serve``): the API as ``smartcustoms serve`` runs it."""
     import uvicorn
 
+    if os.environ.get("BENCH_SWITCH_INTERVAL_MS"):  # --switch-interval-ms, an experiment
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL_MS"]) / 1000)
+
     from smartcustoms.api import create_app
     from smartcustoms.config import load_settings
     from smartcustoms.platform import SmartCustoms
@@ -243,6 +246,12 @@ def main() -> None:
         help="turn the single-filing fast path off (SMARTCUSTOMS_FAST_DECISIONS=false)",
     )
     parser.add_argument(
+        "--switch-interval-ms",
+        type=float,
+        default=None,
+        help="the server's GIL switch interval (sys.setswitchinterval; Python's default 5 ms)",
+    )
+    parser.add_argument(
         "--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -264,6 +273,7 @@ def main() -> None:
         "seconds": args.seconds,
         "connections": args.connections,
         "fast_path": not args.batch_only,
+        "switch_interval_ms": args.switch_interval_ms,
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -320,6 +330,7 @@ def main() -> None:
                 **os.environ,
                 "OMP_WAIT_POLICY": "PASSIVE",
                 "SMARTCUSTOMS_FAST_DECISIONS": "false" if args.batch_only else "true",
+                "BENCH_SWITCH_INTERVAL_MS": str(args.switch_interval_ms or ""),
             },
         )
         try:
