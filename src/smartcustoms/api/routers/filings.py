@@ -578,7 +578,7 @@ def submit_filing_route(path: str) -> Route:
     :class:`~smartcustoms.api.security.RoleGate`), in the same order, then
     :func:`decide_filing`; errors go to the application's problem-details handlers as any
     route's do. What it saves is FastAPI's per-request dependency solving and response
-    validation: about half the service's CPU per single filing (docs/benchmarks.md). The
+    validation, the largest single item in a profile of the loaded server. The
     FastAPI route stays registered behind it, so the OpenAPI document, the authorization
     matrix and the admitted roles (read from :data:`FilerOrAdmin`) are declared once.
     """
