@@ -14,10 +14,20 @@ frames with the fastest safe method of each database:
 Each :class:`BulkWriter` is one transaction: a chunk is written whole or not at all, so a
 process that dies mid-run loses nothing that was reported stored, and a re-run turns the
 filings already stored into idempotent no-ops.
+
+**Writers queue on a lock file (SQLite).** SQLite lets one writer in at a time; a writer
+that finds the database locked sleeps in SQLite's busy handler (1, 2, 5, 10 ... 100 ms) and
+tries again, so under steady contention, between the processes of ``smartcustoms serve
+--workers N`` say, waits would be rounded up to those sleeps. A :class:`BulkWriter` on a
+SQLite file first takes an exclusive ``flock`` on ``<database>-writers`` beside it, which
+wakes the next writer as soon as the previous one lets go; the lock goes with the process
+if it dies.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,7 +44,7 @@ from smartcustoms.errors import StoreError
 from smartcustoms.model.columns import MONEY
 from smartcustoms.store.types import SQLITE_DATETIME_FORMAT
 
-__all__ = ["BulkWriter", "adbc_connect"]
+__all__ = ["BulkWriter", "KeyReader", "adbc_connect", "writers_lock_path"]
 
 
 def adbc_connect(url: str | URL) -> Any:
@@ -148,6 +158,65 @@ def _rows_frame(table: str, rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     )
 
 
+def writers_lock_path(url: str | URL) -> str | None:
+    """The lock file writers of a SQLite file queue on (``None``: not a SQLite file)."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return f"{url.database}-writers"
+
+
+class KeyReader:
+    """Look keys up outside any write transaction (use with ``with``).
+
+    What it sees may change before a write begins: a caller that acts on it checks again
+    inside the :class:`BulkWriter` (:meth:`BulkWriter.existing`).
+
+    Args:
+        engine: The store's engine.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._conn: Any = None
+        self._cur: Any = None
+
+    def __enter__(self) -> Self:
+        self._conn = self._engine.raw_connection()
+        self._cur = self._conn.cursor()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._conn.rollback()  # read only: end the read transaction the driver opened
+        finally:
+            self._cur.close()
+            self._conn.close()
+
+    def existing(self, table: str, key: str, values: Sequence[str]) -> set[str]:
+        """Which of a few ``values`` of ``key`` are in ``table`` now."""
+        if not values:
+            return set()
+        marks = ", ".join([self._mark] * len(values))
+        self._cur.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({marks})", tuple(values))
+        return {str(r[0]) for r in self._cur.fetchall()}
+
+    def filing_on_file(self, filing_id: str, consignment_ids: Sequence[str]) -> bool:
+        """Whether the filing, or any of its consignments, is on file now (one query)."""
+        marks = ", ".join([self._mark] * len(consignment_ids))
+        sql = f"SELECT 1 FROM filings WHERE filing_id = {self._mark}"
+        if consignment_ids:
+            sql += f" UNION ALL SELECT 1 FROM consignments WHERE consignment_id IN ({marks})"
+        self._cur.execute(sql, (filing_id, *consignment_ids))
+        return self._cur.fetchone() is not None
+
+
 class BulkWriter:
     """One bulk transaction: look keys up, insert frames, upsert small tables.
 
@@ -164,19 +233,46 @@ class BulkWriter:
         self._dialect = self._url.get_backend_name()
         self._conn: Any = None
         self._cur: Any = None
+        self._lock_path = writers_lock_path(self._url)
+        self._lock: int | None = None
 
     def __enter__(self) -> Self:
         if self._dialect == "sqlite":
-            self._conn = self._engine.raw_connection()
-            self._cur = self._conn.cursor()
-            # IMMEDIATE: take the write lock now, so the look-ups below see what we then write
-            self._cur.execute("BEGIN IMMEDIATE")
-        elif self._dialect == "postgresql":
+            if self._lock_path is not None:
+                self._lock = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(self._lock, fcntl.LOCK_EX)  # waits without the GIL
+                except BaseException:
+                    os.close(self._lock)
+                    self._lock = None
+                    raise
+            try:
+                self._conn = self._engine.raw_connection()
+                self._cur = self._conn.cursor()
+                # IMMEDIATE: take the write lock now, so the look-ups below see what we then write
+                self._cur.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._release()
+                raise
+            return self
+        if self._dialect == "postgresql":
             self._conn = adbc_connect(self._url)
             self._cur = self._conn.cursor()
-        else:
-            raise StoreError(f"no bulk path for {self._dialect!r} databases")
-        return self
+            return self
+        raise StoreError(f"no bulk path for {self._dialect!r} databases")
+
+    def _release(self) -> None:
+        """Close the connection (if open) and leave the writers' queue."""
+        try:
+            if self._cur is not None:
+                self._cur.close()
+            if self._conn is not None:
+                self._conn.close()
+        finally:
+            self._cur = self._conn = None
+            if self._lock is not None:
+                os.close(self._lock)  # closing the descriptor releases the flock
+                self._lock = None
 
     def __exit__(
         self,
@@ -190,8 +286,7 @@ class BulkWriter:
             else:
                 self._conn.rollback()
         finally:
-            self._cur.close()
-            self._conn.close()
+            self._release()
 
     # ------------------------------------------------------------------ internals
 
