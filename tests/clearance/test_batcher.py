@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import orjson
 import pytest
 
 from smartcustoms.clearance import Clearance
-from smartcustoms.clearance.batcher import DecisionBatcher
+from smartcustoms.clearance.batcher import DecisionBatcher, _Request
+from smartcustoms.clearance.summary import ACCEPTED, DUPLICATE
+from smartcustoms.config import load_settings
 from smartcustoms.platform import SmartCustoms
+from smartcustoms.store import BulkWriter
 from smartcustoms.testing import make_filing
 
 FILER = "GB123456789000"
@@ -150,3 +154,57 @@ def test_unknown_formats_and_sizes_are_refused(platform: SmartCustoms) -> None:
     with pytest.raises(ValueError, match="csv"):
         batcher.submit(b"a,b", fmt="csv", tenant=None, actor="ops")
     batcher.close()
+
+
+def test_a_filing_another_writer_stores_meanwhile_is_answered_as_on_file(
+    platform: SmartCustoms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path decides outside the write lock, then checks again inside it.
+
+    Here another writer (another process of the service, say) stores filing R-1 after this
+    batcher decided it and before it writes. The batcher must see that, decide its group
+    again under the lock, and send R-1 down the batch path, which answers it as the
+    duplicate it now is; R-2 is still decided by the fast path, and nothing is stored twice.
+    """
+    rival = SmartCustoms(
+        load_settings(
+            database_url=platform.settings.database_url, ledger_dir=str(tmp_path / "rival")
+        )
+    )
+    rival_batcher = DecisionBatcher(lambda: rival.clearance(actor="api"))
+    fast = DecisionBatcher(
+        lambda: platform.clearance(actor="api"), fast=platform.single_filing_engine
+    )
+    store = platform.store
+    real_writer = store.writer
+    rivals: list[str] = []
+
+    def writer_after_the_rival() -> BulkWriter:
+        if not rivals:
+            rivals.append("R-1")
+            rival_batcher.submit(_body("R-1"), fmt="json", tenant=FILER, actor="rival").result(60)
+        return real_writer()
+
+    monkeypatch.setattr(store, "writer", writer_after_the_rival)
+    requests = [
+        _Request(body=_body(f"R-{i}"), fmt="json", tenant=FILER, actor="shop") for i in (1, 2)
+    ]
+    try:
+        fast._clear(requests)
+        one, two = (r.future.result(60) for r in requests)
+    finally:
+        fast.close()
+        rival_batcher.close()
+        rival.close()
+    assert rivals == ["R-1"]
+    assert one.results["status"].to_list() == [DUPLICATE]
+    assert two.results["status"].to_list() == [ACCEPTED]
+    assert fast.fast_filings == 1  # R-2, decided again under the lock
+    assert store.counts()["filings"] == 2
+    assert store.counts()["risk_decisions"] == 2
+    audits = [e for e in store.audit_entries(limit=100) if e["action"] == "filing.submit"]
+    assert sorted((e["subject_id"], e["actor"]) for e in audits) == [
+        ("R-1", "rival"),
+        ("R-1", "shop"),
+        ("R-2", "shop"),
+    ]

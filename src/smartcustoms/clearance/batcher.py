@@ -43,12 +43,13 @@ import orjson
 import polars as pl
 
 from smartcustoms.clearance.runner import Clearance
-from smartcustoms.clearance.single.engine import FastFiling, SingleFilingEngine
+from smartcustoms.clearance.single.engine import FastFiling, OnFile, SingleFilingEngine
 from smartcustoms.clearance.single.rows import TableRows, written_outcomes
 from smartcustoms.clearance.summary import ACCEPTED, QUARANTINED, RESULT_SCHEMA
 from smartcustoms.intake._json import parse_json_lines
 from smartcustoms.intake.layouts import POSTAL_LAYOUT, WCO_JSON_LAYOUT
 from smartcustoms.store import BulkWriter
+from smartcustoms.store.bulk import KeyReader
 from smartcustoms.store.database import ConsignmentOutcome, audit_rows
 
 __all__ = ["DecidedFiling", "DecisionBatcher"]
@@ -212,42 +213,21 @@ class DecisionBatcher:
         now = datetime.now(UTC)
         batch_id = now.strftime("a%Y%m%dT%H%M%S%f")
         store = engine.clearance.store
-        decided: list[tuple[_Request, FastFiling]] = []
-        rest: list[_Request] = []
         engine.begin_group()
         try:
+            # Decide outside the write lock (other writers, other processes of the service,
+            # go on meanwhile), then check inside it that no filing went on file since.
+            with KeyReader(store.engine) as reader:
+                decided, rest = self._decide_group(
+                    engine, requests, now, batch_id, reader.filing_on_file
+                )
             with store.writer() as writer:
-                filings: set[str] = set()
-                consignments: set[str] = set()
-
-                def on_file(filing_id: str, ids: list[str]) -> bool:
-                    if filing_id in filings or not consignments.isdisjoint(ids):
-                        return True
-                    return bool(
-                        writer.existing("filings", "filing_id", [filing_id])
-                        or writer.existing("consignments", "consignment_id", ids)
+                if decided and _any_on_file(writer, [f for _, f in decided]):
+                    # another writer got there first: decide again, now holding the lock
+                    engine.forget_usage()
+                    decided, rest = self._decide_group(
+                        engine, requests, now, batch_id, lambda f, ids: _on_file(writer, f, ids)
                     )
-
-                for request in requests:
-                    try:
-                        doc = orjson.loads(request.body.removeprefix(b"\xef\xbb\xbf"))
-                    except orjson.JSONDecodeError:
-                        rest.append(request)
-                        continue
-                    found = engine.decide(
-                        doc,
-                        fmt=request.fmt,
-                        tenant=request.tenant,
-                        now=now,
-                        batch_id=batch_id,
-                        on_file=on_file,
-                    )
-                    if found is None:
-                        rest.append(request)
-                        continue
-                    filings.add(found.filing_id)
-                    consignments.update(found.consignment_ids)
-                    decided.append((request, found))
                 if decided:
                     _write(writer, [f.rows for _, f in decided])
                     writer.insert_rows(
@@ -294,6 +274,51 @@ class DecisionBatcher:
             else:
                 request.future.set_result(answer)
         return rest
+
+    @staticmethod
+    def _decide_group(
+        engine: SingleFilingEngine,
+        requests: list[_Request],
+        now: datetime,
+        batch_id: str,
+        stored: OnFile,
+    ) -> tuple[list[tuple[_Request, FastFiling]], list[_Request]]:
+        """Offer each request to the fast path, in order: ``(decided, rest)``.
+
+        ``stored`` says whether a filing (or one of its consignments) is on file; the
+        group's own filings count as on file for the ones after them.
+        """
+        decided: list[tuple[_Request, FastFiling]] = []
+        rest: list[_Request] = []
+        filings: set[str] = set()
+        consignments: set[str] = set()
+
+        def on_file(filing_id: str, ids: list[str]) -> bool:
+            if filing_id in filings or not consignments.isdisjoint(ids):
+                return True
+            return stored(filing_id, ids)
+
+        for request in requests:
+            try:
+                doc = orjson.loads(request.body.removeprefix(b"\xef\xbb\xbf"))
+            except orjson.JSONDecodeError:
+                rest.append(request)
+                continue
+            found = engine.decide(
+                doc,
+                fmt=request.fmt,
+                tenant=request.tenant,
+                now=now,
+                batch_id=batch_id,
+                on_file=on_file,
+            )
+            if found is None:
+                rest.append(request)
+                continue
+            filings.add(found.filing_id)
+            consignments.update(found.consignment_ids)
+            decided.append((request, found))
+        return decided, rest
 
     def _clear_group(
         self,
@@ -370,6 +395,24 @@ class DecisionBatcher:
 # the order write_accepted then write_decisions write in, parties upserted in between
 _ACCEPTED_TABLES = ("filings", "consignments", "goods_items", "assessments", "lifecycle_events")
 _DECISION_TABLES = ("risk_decisions", "rule_hits")
+
+
+def _on_file(writer: BulkWriter, filing_id: str, ids: list[str]) -> bool:
+    """Whether a filing or one of its consignments is on file, in ``writer``'s transaction."""
+    return bool(
+        writer.existing("filings", "filing_id", [filing_id])
+        or writer.existing("consignments", "consignment_id", ids)
+    )
+
+
+def _any_on_file(writer: BulkWriter, filings: list[FastFiling]) -> bool:
+    """Whether any of ``filings`` (or one of their consignments) is on file now."""
+    return bool(
+        writer.existing("filings", "filing_id", [f.filing_id for f in filings])
+        or writer.existing(
+            "consignments", "consignment_id", [x for f in filings for x in f.consignment_ids]
+        )
+    )
 
 
 def _write(writer: BulkWriter, parts: list[TableRows]) -> None:
