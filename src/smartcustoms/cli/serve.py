@@ -13,13 +13,37 @@ __all__ = ["serve_command"]
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes serving the same port (one per core; see docs/api.md).",
+)
 @db_option
-def serve_command(host: str, port: int, log_level: str, database_url: str | None) -> None:
+def serve_command(
+    host: str, port: int, log_level: str, workers: int, database_url: str | None
+) -> None:
     """Run the service: API under /api/v1 (OpenAPI at /api/v1/openapi.json)."""
     import uvicorn
 
     from smartcustoms.api import create_app
 
-    app = create_app(make_platform(database_url))
+    platform = make_platform(database_url)
     click.echo(f"smartcustoms on http://{host}:{port}/api/v1/docs", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    if workers == 1:
+        uvicorn.run(create_app(platform), host=host, port=port, log_level=log_level)
+        return
+    from smartcustoms.api.workers import run_workers
+
+    platform.store  # noqa: B018 - opening the store migrates it, once, before any worker
+    platform.close()
+    click.echo(f"{workers} worker processes", err=True)
+    try:
+        status = run_workers(
+            workers, host=host, port=port, log_level=log_level, database_url=database_url
+        )
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    if status:
+        raise SystemExit(status)
