@@ -55,6 +55,15 @@ def _serve(database_url: str, port: int) -> None:
     from smartcustoms.config import load_settings
     from smartcustoms.platform import SmartCustoms
 
+    workers = int(os.environ.get("BENCH_WORKERS") or 1)
+    if workers > 1:  # as `smartcustoms serve --workers N` runs them
+        from smartcustoms.api.workers import run_workers
+
+        sys.exit(
+            run_workers(
+                workers, host="127.0.0.1", port=port, log_level="warning", database_url=database_url
+            )
+        )
     platform = SmartCustoms(load_settings(database_url=database_url))
     uvicorn.run(
         create_app(platform, portal=False),
@@ -65,10 +74,23 @@ def _serve(database_url: str, port: int) -> None:
     )
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (every thread)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server's worker processes, if any)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += _tree(int(child))
+    return found
+
+
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process and its workers so far (every thread)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0.0
+    for each in _tree(pid):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        user, system = user + int(fields[11]) / tick, system + int(fields[12]) / tick
+    return user, system
 
 
 def _free_port() -> int:
@@ -78,10 +100,13 @@ def _free_port() -> int:
 
 
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+    """Resident memory of a process and its workers, in MB."""
+    kb = 0
+    for each in _tree(pid):
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                kb += int(line.split()[1])
+    return round(kb / 1024, 1)
 
 
 class _Connection:
@@ -169,9 +194,9 @@ async def _open_loop(
             latencies.append((loop.time() - due) * 1000)
         pool.put_nowait(conn)
 
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(i, b, t) for i, (b, t) in enumerate(bodies)))
-    elapsed = time.perf_counter() - began
+    elapsed, client_cpu = time.perf_counter() - began, time.process_time() - cpu_began
     while not pool.empty():
         pool.get_nowait().close()
     latencies.sort()
@@ -192,6 +217,7 @@ async def _open_loop(
         "p90_ms": pct(0.90),
         "p99_ms": pct(0.99),
         "max_ms": round(latencies[-1], 1) if n else float("nan"),
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / len(bodies), 2),
     }
 
 
@@ -252,6 +278,12 @@ def main() -> None:
         help="the server's GIL switch interval (sys.setswitchinterval; Python's default 5 ms)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on the port, as `smartcustoms serve --workers N` runs them",
+    )
+    parser.add_argument(
         "--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -274,6 +306,7 @@ def main() -> None:
         "connections": args.connections,
         "fast_path": not args.batch_only,
         "switch_interval_ms": args.switch_interval_ms,
+        "workers": args.workers,
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -331,6 +364,7 @@ def main() -> None:
                 "OMP_WAIT_POLICY": "PASSIVE",
                 "SMARTCUSTOMS_FAST_DECISIONS": "false" if args.batch_only else "true",
                 "BENCH_SWITCH_INTERVAL_MS": str(args.switch_interval_ms or ""),
+                "BENCH_WORKERS": str(args.workers),
             },
         )
         try:
@@ -344,9 +378,11 @@ def main() -> None:
                     _open_loop(port, chunk, rate=args.rate, connections=args.connections)
                 )
                 result["server_rss_mb_after"] = _rss_mb(server.pid)
-                result["server_cpu_ms_per_request"] = round(
-                    (_cpu_seconds(server.pid) - cpu_before) * 1000 / len(chunk), 2
+                user, system = (
+                    a - b for a, b in zip(_cpu_seconds(server.pid), cpu_before, strict=True)
                 )
+                result["server_cpu_ms_per_request"] = round((user + system) * 1000 / len(chunk), 2)
+                result["server_cpu_system_share"] = round(system / max(user + system, 1e-9), 2)
                 runs.append(result)
                 print(json.dumps(result), file=sys.stderr, flush=True)
             report["single_filings"] = runs
