@@ -66,7 +66,7 @@ def _serve(database_url: str, port: int) -> None:
         )
     platform = SmartCustoms(load_settings(database_url=database_url))
     uvicorn.run(
-        create_app(platform, portal=False),
+        create_app(platform, portal=False, freeze_gc=True),  # as `smartcustoms serve`
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -208,3 +210,50 @@ def test_a_filing_another_writer_stores_meanwhile_is_answered_as_on_file(
         ("R-1", "shop"),
         ("R-2", "shop"),
     ]
+
+
+_FREEZE_PROBE = """
+import gc, sys, orjson
+from smartcustoms.clearance.batcher import DecisionBatcher
+from smartcustoms.config import load_settings
+from smartcustoms.platform import SmartCustoms
+from smartcustoms.testing import make_filing
+platform = SmartCustoms(load_settings(database_url=sys.argv[1]))
+batcher = DecisionBatcher(
+    lambda: platform.clearance(actor="api"),
+    fast=platform.single_filing_engine,
+    freeze_gc=sys.argv[2] == "1",
+)
+filing = make_filing("GC-1")
+filing["filer"]["id"] = "GB123456789000"
+before = gc.get_freeze_count()
+decided = batcher.submit(orjson.dumps(filing), fmt="json", tenant=None, actor="t").result(60)
+batcher.close()
+print(before, gc.get_freeze_count(), batcher.fast_filings)
+"""
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_a_service_batcher_freezes_what_is_alive_once_its_engine_is_built(
+    tmp_path: Path, freeze: bool
+) -> None:
+    """``freeze_gc`` (set by ``smartcustoms serve``) moves the heap out of the GC's sight.
+
+    Run in a child process: freezing this test process's heap would keep its cyclic garbage
+    for the rest of the run.
+    """
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _FREEZE_PROBE,
+            f"sqlite:///{tmp_path / 'gc.db'}",
+            "1" if freeze else "0",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, after, fast = (int(x) for x in out.stdout.split())
+    assert (before, fast) == (0, 1)
+    assert (after > 10_000) if freeze else (after == 0)

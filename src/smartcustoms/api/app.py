@@ -55,12 +55,16 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
 """The routers of version 1; later domains (TRS, ledger) append theirs here."""
 
 
-def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> FastAPI:
+def create_app(
+    platform: SmartCustoms | None = None, *, portal: bool = True, freeze_gc: bool = False
+) -> FastAPI:
     """Build the service for ``platform`` (read from the environment when omitted).
 
     The officer portal is mounted under ``/portal`` unless ``portal`` is false. Single
     filings are cleared by the application's :class:`DecisionBatcher` (``app.state.decisions``),
-    which finishes the filings it holds when the application shuts down.
+    which finishes the filings it holds when the application shuts down. ``freeze_gc``: see
+    :class:`DecisionBatcher` (``smartcustoms serve`` sets it; a process that builds many
+    applications, a test run, should not).
 
     Raises:
         ConfigurationError: ``environment=production`` with the default secret key.
@@ -77,6 +81,7 @@ def create_app(platform: SmartCustoms | None = None, *, portal: bool = True) -> 
     decisions = DecisionBatcher(
         lambda: platform.clearance(actor="api"),
         fast=platform.single_filing_engine if settings.fast_decisions else None,
+        freeze_gc=freeze_gc,
     )
 
     @asynccontextmanager

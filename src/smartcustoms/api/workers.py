@@ -71,7 +71,7 @@ def _worker(host: str, port: int, log_level: str, database_url: str | None) -> N
     sock = listening_socket(host, port)
     platform = SmartCustoms(load_settings(database_url=database_url))
     try:
-        config = uvicorn.Config(create_app(platform), log_level=log_level)
+        config = uvicorn.Config(create_app(platform, freeze_gc=True), log_level=log_level)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         platform.close()

@@ -32,7 +32,8 @@ def serve_command(
     platform = make_platform(database_url)
     click.echo(f"smartcustoms on http://{host}:{port}/api/v1/docs", err=True)
     if workers == 1:
-        uvicorn.run(create_app(platform), host=host, port=port, log_level=log_level)
+        app = create_app(platform, freeze_gc=True)
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
         return
     from smartcustoms.api.workers import run_workers
 
