@@ -235,11 +235,15 @@ class DecisionBatcher:
                     engine, requests, now, batch_id, reader.filing_on_file
                 )
             with store.writer() as writer:
-                if decided and _any_on_file(writer, [f for _, f in decided]):
+                if decided and _stored(
+                    writer,
+                    [f.filing_id for _, f in decided],
+                    [x for _, f in decided for x in f.consignment_ids],
+                ):
                     # another writer got there first: decide again, now holding the lock
                     engine.forget_usage()
                     decided, rest = self._decide_group(
-                        engine, requests, now, batch_id, lambda f, ids: _on_file(writer, f, ids)
+                        engine, requests, now, batch_id, lambda f, ids: _stored(writer, [f], ids)
                     )
                 if decided:
                     _write(writer, [f.rows for _, f in decided])
@@ -410,21 +414,11 @@ _ACCEPTED_TABLES = ("filings", "consignments", "goods_items", "assessments", "li
 _DECISION_TABLES = ("risk_decisions", "rule_hits")
 
 
-def _on_file(writer: BulkWriter, filing_id: str, ids: list[str]) -> bool:
-    """Whether a filing or one of its consignments is on file, in ``writer``'s transaction."""
+def _stored(writer: BulkWriter, filing_ids: list[str], consignment_ids: list[str]) -> bool:
+    """Whether any of these filings or consignments is on file, in ``writer``'s transaction."""
     return bool(
-        writer.existing("filings", "filing_id", [filing_id])
-        or writer.existing("consignments", "consignment_id", ids)
-    )
-
-
-def _any_on_file(writer: BulkWriter, filings: list[FastFiling]) -> bool:
-    """Whether any of ``filings`` (or one of their consignments) is on file now."""
-    return bool(
-        writer.existing("filings", "filing_id", [f.filing_id for f in filings])
-        or writer.existing(
-            "consignments", "consignment_id", [x for f in filings for x in f.consignment_ids]
-        )
+        writer.existing("filings", "filing_id", filing_ids)
+        or writer.existing("consignments", "consignment_id", consignment_ids)
     )
 
 

@@ -166,6 +166,15 @@ def writers_lock_path(url: str | URL) -> str | None:
     return f"{url.database}-writers"
 
 
+def _existing(cur: Any, mark: str, table: str, key: str, values: Sequence[str]) -> set[str]:
+    """Which of a few ``values`` of ``key`` are in ``table``, on a DB-API cursor."""
+    if not values:
+        return set()
+    marks = ", ".join([mark] * len(values))
+    cur.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({marks})", tuple(values))
+    return {str(r[0]) for r in cur.fetchall()}
+
+
 class KeyReader:
     """Look keys up outside any write transaction (use with ``with``).
 
@@ -201,11 +210,7 @@ class KeyReader:
 
     def existing(self, table: str, key: str, values: Sequence[str]) -> set[str]:
         """Which of a few ``values`` of ``key`` are in ``table`` now."""
-        if not values:
-            return set()
-        marks = ", ".join([self._mark] * len(values))
-        self._cur.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({marks})", tuple(values))
-        return {str(r[0]) for r in self._cur.fetchall()}
+        return _existing(self._cur, self._mark, table, key, values)
 
     def filing_on_file(self, filing_id: str, consignment_ids: Sequence[str]) -> bool:
         """Whether the filing, or any of its consignments, is on file now (one query)."""
@@ -393,9 +398,7 @@ class BulkWriter:
         if not values:
             return set()
         if self._dialect == "sqlite":
-            marks = ", ".join("?" * len(values))
-            self._cur.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({marks})", tuple(values))
-            return {str(r[0]) for r in self._cur.fetchall()}
+            return _existing(self._cur, "?", table, key, values)
         found = self.lookup(table, key, pl.Series(list(values), dtype=pl.String), [])
         return set(found[key].to_list())
 
