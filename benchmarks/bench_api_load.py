@@ -1,7 +1,8 @@
 """Load on the HTTP service over loopback: single filings at a fixed rate, then bulk files.
 
     .venv/bin/python benchmarks/bench_api_load.py [--rate 500] [--seconds 60] [--runs 2]
-        [--bulk 200000] [--warm 20000] [--connections 256]
+        [--bulk 200000] [--warm 20000] [--connections 256] [--workers 2 [--shared-socket]]
+        [--gc-probe [--no-freeze-gc]]
 
 The service runs as ``smartcustoms serve`` would (uvicorn, one process, API only) on a
 SQLite store in a temporary folder, already holding ``--warm`` cleared consignments. This
@@ -55,7 +56,22 @@ def _serve(database_url: str, port: int) -> None:
     from smartcustoms.config import load_settings
     from smartcustoms.platform import SmartCustoms
 
+    freeze = os.environ.get("BENCH_NO_FREEZE_GC") != "1"  # --no-freeze-gc, an experiment
+    if os.environ.get("BENCH_GC_LOG"):  # --gc-probe
+        _time_full_collections(Path(os.environ["BENCH_GC_LOG"]))
     workers = int(os.environ.get("BENCH_WORKERS") or 1)
+    if workers > 1 and os.environ.get("BENCH_SHARED_SOCKET") == "1":  # --shared-socket
+        os.environ["BENCH_DATABASE_URL"] = database_url
+        uvicorn.run(
+            "bench_api_load:_factory",
+            factory=True,
+            workers=workers,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+        return
     if workers > 1:  # as `smartcustoms serve --workers N` runs them
         from smartcustoms.api.workers import run_workers
 
@@ -66,12 +82,70 @@ def _serve(database_url: str, port: int) -> None:
         )
     platform = SmartCustoms(load_settings(database_url=database_url))
     uvicorn.run(
-        create_app(platform, portal=False, freeze_gc=True),  # as `smartcustoms serve`
+        create_app(platform, portal=False, freeze_gc=freeze),  # as `smartcustoms serve`
         host="127.0.0.1",
         port=port,
         log_level="warning",
         access_log=False,
     )
+
+
+def _factory() -> Any:
+    """One worker of ``--shared-socket``: the service as each ``serve --workers`` worker is."""
+    from smartcustoms.api import create_app
+    from smartcustoms.config import load_settings
+    from smartcustoms.platform import SmartCustoms
+
+    url = os.environ["BENCH_DATABASE_URL"]
+    return create_app(SmartCustoms(load_settings(database_url=url)), freeze_gc=True)
+
+
+def _time_full_collections(log: Path) -> None:
+    """Append ``(wall time, milliseconds)`` of each full (generation 2) collection to ``log``."""
+    import gc
+
+    began = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        elif info["generation"] == 2:
+            took = (time.perf_counter() - began[0]) * 1000
+            with log.open("a") as out:
+                out.write(f"{time.time()} {took}\n")
+
+    gc.callbacks.append(timed)
+
+
+def _full_collections(log: Path, since: float, until: float) -> dict[str, Any]:
+    """The full collections ``--gc-probe`` logged between two wall times."""
+    pauses = []
+    if log.exists():
+        for line in log.read_text().splitlines():
+            at, took = (float(x) for x in line.split())
+            if since <= at <= until:
+                pauses.append(took)
+    return {"count": len(pauses), "longest_ms": round(max(pauses), 1) if pauses else 0.0}
+
+
+def _wait_for_workers(pid: int, workers: int, timeout: float = 180) -> None:
+    """Wait until the server's ``workers`` processes have all finished starting.
+
+    The health check answers as soon as one worker listens. Keep-alive connections opened
+    before the others listen would all stay with that one (seen: 22.5 s of CPU against
+    0.4 s), so the load must wait until every worker is up and idle.
+    """
+    deadline = time.monotonic() + timeout
+    before = _cpu_by_process(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = _cpu_by_process(pid)
+        spawned = [p for p in now if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        settled = all(now[p] - before.get(p, 0.0) < 0.05 for p in spawned)
+        if len(spawned) >= workers and settled:
+            return
+        before = now
+    raise RuntimeError("the server's workers did not all start")
 
 
 def _tree(pid: int) -> list[int]:
@@ -81,6 +155,16 @@ def _tree(pid: int) -> list[int]:
         for child in (task / "children").read_text().split():
             found += _tree(int(child))
     return found
+
+
+def _cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU seconds so far of a process and of each of its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for each in _tree(pid):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        out[each] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def _cpu_seconds(pid: int) -> tuple[float, float]:
@@ -284,6 +368,22 @@ def main() -> None:
         help="server processes on the port, as `smartcustoms serve --workers N` runs them",
     )
     parser.add_argument(
+        "--shared-socket",
+        action="store_true",
+        help="with --workers: one listening socket shared by the workers (`uvicorn --workers`), "
+        "instead of one SO_REUSEPORT socket each",
+    )
+    parser.add_argument(
+        "--gc-probe",
+        action="store_true",
+        help="one process: report the full garbage collections during each run",
+    )
+    parser.add_argument(
+        "--no-freeze-gc",
+        action="store_true",
+        help="one process: build the service without freeze_gc (an experiment)",
+    )
+    parser.add_argument(
         "--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -307,6 +407,8 @@ def main() -> None:
         "fast_path": not args.batch_only,
         "switch_interval_ms": args.switch_interval_ms,
         "workers": args.workers,
+        "shared_socket": args.shared_socket,
+        "freeze_gc": not args.no_freeze_gc,
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -357,6 +459,7 @@ def main() -> None:
         bodies = [(line, tokens[orjson.loads(line)["filer"]["id"]]) for line in lines]
 
         port = _free_port()
+        gc_log = folder / "gc.log"
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", url, str(port)],
             env={
@@ -365,19 +468,37 @@ def main() -> None:
                 "SMARTCUSTOMS_FAST_DECISIONS": "false" if args.batch_only else "true",
                 "BENCH_SWITCH_INTERVAL_MS": str(args.switch_interval_ms or ""),
                 "BENCH_WORKERS": str(args.workers),
+                "BENCH_SHARED_SOCKET": "1" if args.shared_socket else "",
+                "BENCH_NO_FREEZE_GC": "1" if args.no_freeze_gc else "",
+                "BENCH_GC_LOG": str(gc_log) if args.gc_probe else "",
             },
         )
         try:
             asyncio.run(_wait_until_up(port))
+            if args.workers > 1:
+                _wait_for_workers(server.pid, args.workers)
             report["server_rss_mb_idle"] = _rss_mb(server.pid)
             runs = []
             for run in range(args.runs):
                 chunk = bodies[run * per_run : (run + 1) * per_run]
                 cpu_before = _cpu_seconds(server.pid)
+                by_process, since = _cpu_by_process(server.pid), time.time()
                 result = asyncio.run(
                     _open_loop(port, chunk, rate=args.rate, connections=args.connections)
                 )
                 result["server_rss_mb_after"] = _rss_mb(server.pid)
+                if args.workers > 1:  # how evenly the workers shared the load
+                    result["server_cpu_s_by_process"] = sorted(
+                        (
+                            round(cpu - by_process.get(pid, 0.0), 1)
+                            for pid, cpu in _cpu_by_process(server.pid).items()
+                        ),
+                        reverse=True,
+                    )
+                if args.gc_probe:
+                    result["server_full_collections"] = _full_collections(
+                        gc_log, since, time.time()
+                    )
                 user, system = (
                     a - b for a, b in zip(_cpu_seconds(server.pid), cpu_before, strict=True)
                 )
