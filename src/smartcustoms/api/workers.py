@@ -6,9 +6,9 @@ worker processes, each a whole service (:func:`~smartcustoms.api.create_app` on 
 platform object), all listening on the same port:
 
 * **Each worker opens its own listening socket** with ``SO_REUSEPORT``, and the kernel
-  spreads new connections evenly over them. (Sharing one socket, as ``uvicorn --workers``
-  does, let whichever worker woke first take most keep-alive connections: measured 4.6 s
-  of CPU against 1.0 s per 5 s between two workers.)
+  spreads new connections over them by their addresses. Measured even to within 1%; one
+  shared socket, as ``uvicorn --workers`` has, split the work about 54/46 (see
+  docs/benchmarks.md).
 * **The store is the only thing they share.** Writes queue on the database (see
   :mod:`smartcustoms.store.bulk`); bulk jobs are claimed in the store, so any worker
   answers for any job; portal sessions are signed cookies. Each worker's single-filing

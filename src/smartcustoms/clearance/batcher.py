@@ -105,8 +105,9 @@ class DecisionBatcher:
         freeze_gc: After each new fast path is built, move every object then alive out of
             the garbage collector's sight (:func:`gc.freeze`). For a long-running service:
             a full collection then scans only what was made since, not the platform's
-            reference data and engine. A collection of the whole heap took up to 143 ms
-            with the service under load, a pause every waiting request paid.
+            reference data and engine. A collection of the whole heap took up to 153 ms
+            with the service under load (``bench_api_load.py --gc-probe --no-freeze-gc``),
+            a pause every waiting request paid.
 
     :meth:`submit` returns a future of the :class:`DecidedFiling`.
     """
