@@ -251,6 +251,7 @@ async def _open_loop(
     for _ in range(connections):
         pool.put_nowait(await _Connection.open(port))
     latencies: list[float] = []
+    lags: list[float] = []  # how late each request left the client: its own share of latency
     statuses: dict[int, int] = {}
     errors: list[str] = []
     loop = asyncio.get_running_loop()
@@ -262,6 +263,7 @@ async def _open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         conn = await pool.get()
+        lags.append((loop.time() - due) * 1000)
         try:
             status, _ = await conn.request(
                 "POST",
@@ -284,10 +286,11 @@ async def _open_loop(
     while not pool.empty():
         pool.get_nowait().close()
     latencies.sort()
+    lags.sort()
     n = len(latencies)
 
-    def pct(q: float) -> float:
-        return round(latencies[min(n - 1, int(q * n))], 1) if n else float("nan")
+    def pct(q: float, values: list[float] = latencies) -> float:
+        return round(values[min(len(values) - 1, int(q * len(values)))], 1) if values else float("nan")
 
     ok = sum(v for k, v in statuses.items() if k in (200, 201))
     return {
@@ -302,6 +305,8 @@ async def _open_loop(
         "p99_ms": pct(0.99),
         "max_ms": round(latencies[-1], 1) if n else float("nan"),
         "client_cpu_ms_per_request": round(client_cpu * 1000 / len(bodies), 2),
+        "client_send_lag_p50_ms": pct(0.50, lags),
+        "client_send_lag_p99_ms": pct(0.99, lags),
     }
 
 
