@@ -290,7 +290,9 @@ async def _open_loop(
     n = len(latencies)
 
     def pct(q: float, values: list[float] = latencies) -> float:
-        return round(values[min(len(values) - 1, int(q * len(values)))], 1) if values else float("nan")
+        if not values:
+            return float("nan")
+        return round(values[min(len(values) - 1, int(q * len(values)))], 1)
 
     ok = sum(v for k, v in statuses.items() if k in (200, 201))
     return {

@@ -291,6 +291,26 @@ def test_platform_rules_follow_the_active_ruleset_without_reparsing(
     assert platform.rules is now_in_force and parsed == [1]
 
 
+def test_the_fast_path_engine_is_kept_until_the_configuration_changes(
+    platform: SmartCustoms,
+) -> None:
+    engine = platform.single_filing_engine()
+    stamp = platform.store.configuration_stamp()
+    assert platform.single_filing_engine() is engine  # one stamp query, nothing rebuilt
+    first, second = _upload(platform), _upload(platform, version="2")
+    assert platform.store.configuration_stamp() == stamp  # drafts are not in force
+    platform.rulesets.activate(first, actor="ines")
+    after = platform.store.configuration_stamp()
+    assert after != stamp and after[0] == first
+    rebuilt = platform.single_filing_engine()
+    assert rebuilt is not engine and rebuilt.clearance.risk is not None
+    assert rebuilt.clearance.risk.rules is not None
+    assert rebuilt.clearance.risk.rules.version == "1"
+    platform.rulesets.activate(second, actor="ines")
+    assert platform.store.configuration_stamp()[0] == second
+    assert platform.single_filing_engine() is not rebuilt
+
+
 def test_a_rule_of_the_new_active_set_fires_on_the_next_clearance(
     platform: SmartCustoms, tmp_path: Path
 ) -> None:
