@@ -252,7 +252,10 @@ risk_decisions = Table(
     Column("reasons", Text, nullable=False),
     Column("decided_at", UTCDateTime, nullable=False),
     Column("batch_id", String(64), nullable=False),
-    Index("ix_risk_decisions_usage", "office", "period", "lane"),
+    # covering: lane usage (count, by rule, at random) is read from the index alone
+    Index(
+        "ix_risk_decisions_usage", "office", "period", "lane", "selection_basis", "is_random_pick"
+    ),
     comment="The lane chosen for each consignment, with its score and reasons (JSON).",
 )
 
