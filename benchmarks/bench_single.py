@@ -42,6 +42,7 @@ from smartcustoms.clearance.single.parse import parse_single
 from smartcustoms.clearance.single.rules import SingleRuleResult
 from smartcustoms.config import load_settings
 from smartcustoms.platform import SmartCustoms
+from smartcustoms.store.database import _CONFIGURATION_STAMP
 from smartcustoms.synth import TrafficConfig, write_traffic
 
 
@@ -119,6 +120,24 @@ def _stages(platform: SmartCustoms, docs: list[dict[str, Any]]) -> dict[str, flo
     return timings
 
 
+def _stamp_us(platform: SmartCustoms, calls: int = 2_000) -> dict[str, float]:
+    """Microseconds per configuration stamp: as the store runs it, and as a Core statement."""
+    store = platform.store
+
+    def core() -> object:
+        with store.engine.connect() as conn:
+            return conn.execute(_CONFIGURATION_STAMP).first()
+
+    out = {}
+    for name, call in (("raw_cursor", store.configuration_stamp), ("core_statement", core)):
+        call()
+        began = time.perf_counter()
+        for _ in range(calls):
+            call()
+        out[name] = round((time.perf_counter() - began) / calls * 1e6, 1)
+    return out
+
+
 def main() -> None:
     """Measure; print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -171,6 +190,7 @@ def main() -> None:
             batch_one.append((time.perf_counter() - began) / 10 * 1000)
         fast.close()
         batch.close()
+        report["configuration_stamp_us"] = _stamp_us(platform)
         report["fast_filings"] = fast.fast_filings
         report["stages_us_per_filing"] = {
             name: statistics.median(run[name] for run in stage_runs) for name in stage_runs[0]
