@@ -212,6 +212,12 @@ class KeyReader:
         """Which of a few ``values`` of ``key`` are in ``table`` now."""
         return _existing(self._cur, self._mark, table, key, values)
 
+    def first_row(self, sql: str) -> tuple[Any, ...] | None:
+        """The first row of a query that takes no values (``None``: no row)."""
+        self._cur.execute(sql)
+        row = self._cur.fetchone()
+        return None if row is None else tuple(row)
+
     def filing_on_file(self, filing_id: str, consignment_ids: Sequence[str]) -> bool:
         """Whether the filing, or any of its consignments, is on file now (one query)."""
         marks = ", ".join([self._mark] * len(consignment_ids))

@@ -43,7 +43,7 @@ from smartcustoms.errors import (
     StoreError,
 )
 from smartcustoms.store import tables as t
-from smartcustoms.store.bulk import BulkWriter
+from smartcustoms.store.bulk import BulkWriter, KeyReader
 
 __all__ = ["ConsignmentOutcome", "QuarantineEntry", "Store", "audit_rows"]
 
@@ -520,19 +520,10 @@ class Store:
         its precompiled SQL on a pooled DB-API connection, a fraction of the cost of a Core
         statement (``configuration_stamp_us`` in ``benchmarks/bench_single.py``).
         """
-        conn = self.engine.raw_connection()
-        try:
-            cur = conn.cursor()
-            try:
-                cur.execute(self._stamp_sql)
-                row = cur.fetchone()
-            finally:
-                cur.close()
-            conn.rollback()  # read only: end the read transaction the driver opened
-        finally:
-            conn.close()
+        with KeyReader(self.engine) as reader:
+            row = reader.first_row(self._stamp_sql)
         assert row is not None
-        return tuple(row)
+        return row
 
     def consignment_outcomes(self, consignment_ids: Sequence[str]) -> dict[str, ConsignmentOutcome]:
         """Where each of ``consignment_ids`` stands (ids not on file are left out)."""
