@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from smartcustoms.errors import SchemaVersionError
 from smartcustoms.store import Store
 from smartcustoms.store import tables as t
-from smartcustoms.store.risk import RiskRecords
 
 
 def test_migrations_match_the_table_definitions(database_url: str) -> None:
@@ -119,20 +116,3 @@ def test_lookup_finds_only_existing_keys(database_url: str) -> None:
         found = w.lookup("parties", "party_id", pl.Series(["B", "Z", None, "B"]), ["name"])
     assert found.rows() == [("B", "b")]
     store.dispose()
-
-
-def test_lane_usage_is_read_from_its_index_alone(tmp_path: Path) -> None:
-    """The fast path re-reads lane usage every second: the query must not touch the table."""
-    store = Store(f"sqlite:///{tmp_path / 'usage.db'}")
-    captured: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cur: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if "risk_decisions" in statement and "GROUP BY" in statement:
-            captured.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    assert RiskRecords(store).lane_usage_rows(["FRCDG"], [date(2026, 11, 23)]) == []
-    assert len(captured) == 1
-    with store.engine.connect() as conn:
-        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + captured[0][0], captured[0][1]).all()
-    assert any("USING COVERING INDEX ix_risk_decisions_usage" in row[-1] for row in plan), plan

@@ -453,26 +453,24 @@ class RiskRecords:
     ) -> list[tuple[str, date, str, int, int, int]]:
         """:meth:`lane_usage` as tuples ``(office, period, lane, count, by_rule, by_random)``.
 
-        One row per office, period and lane on file, with no frame built (the single-filing
-        fast path reads usage a few keys at a time).
+        One row per office, period and lane with decisions on file, with no frame built (the
+        single-filing fast path reads usage a few keys at a time). Read from the
+        ``lane_usage`` counters that triggers keep (migration 0008): a few rows per office and
+        day, however many decisions the day holds.
         """
+        u = t.lane_usage.c
+        count = func.sum(u.decisions)
         with self.store.engine.connect() as conn:
-            d = t.risk_decisions.c
             rows = conn.execute(
                 select(
-                    d.office,
-                    d.period,
-                    d.lane,
-                    func.count(),
-                    func.sum(case((d.selection_basis == "rule", 1), else_=0)),
-                    func.sum(case((d.is_random_pick, 1), else_=0)),
+                    u.office, u.period, u.lane, count, func.sum(u.by_rule), func.sum(u.by_random)
                 )
-                .where(d.office.in_(offices), d.period.in_([p.isoformat() for p in periods]))
-                .group_by(d.office, d.period, d.lane)
+                .where(u.office.in_(offices), u.period.in_([p.isoformat() for p in periods]))
+                .group_by(u.office, u.period, u.lane)
+                .having(count != 0)
             ).all()
         return [
-            (r[0], date.fromisoformat(r[1]), r[2], int(r[3]), int(r[4] or 0), int(r[5] or 0))
-            for r in rows
+            (r[0], date.fromisoformat(r[1]), r[2], int(r[3]), int(r[4]), int(r[5])) for r in rows
         ]
 
     def controlled_ids(self) -> set[str]:

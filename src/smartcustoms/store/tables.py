@@ -48,6 +48,7 @@ __all__ = [
     "job_chunks",
     "job_upload_parts",
     "job_uploads",
+    "lane_usage",
     "ledger_statements",
     "lifecycle_events",
     "metadata",
@@ -257,6 +258,24 @@ risk_decisions = Table(
         "ix_risk_decisions_usage", "office", "period", "lane", "selection_basis", "is_random_pick"
     ),
     comment="The lane chosen for each consignment, with its score and reasons (JSON).",
+)
+
+lane_usage = Table(
+    "lane_usage",
+    metadata,
+    Column("office", Text, primary_key=True),
+    Column("period", String(10), primary_key=True),
+    Column("lane", String(8), primary_key=True),
+    Column("writer", BigInteger, primary_key=True),
+    Column("decisions", BigInteger, nullable=False),
+    Column("by_rule", BigInteger, nullable=False),
+    Column("by_random", BigInteger, nullable=False),
+    comment=(
+        "Lane usage per office, period and lane: kept by triggers on risk_decisions (migration "
+        "0008), so the usage is read in a few rows however many decisions the day holds. "
+        "Sum over writer: 0 on SQLite, the PostgreSQL backend's pid (concurrent writers never "
+        "update the same row, so they never wait on each other's counters)."
+    ),
 )
 
 rule_hits = Table(
