@@ -184,8 +184,8 @@ def main() -> None:
                 fast._clear_fast([request])
             per_single.append((time.perf_counter() - began) / len(singles) * 1000)
             began = time.perf_counter()
-            for request in _requests(lines[pos : pos + 10], running=False):
-                batch._clear([request])
+            for request in _requests(lines[pos : pos + 10]):
+                batch._clear_batch([request])
             pos += 10
             batch_one.append((time.perf_counter() - began) / 10 * 1000)
         fast.close()

@@ -114,6 +114,64 @@ def test_each_filing_keeps_its_tenant_and_its_own_outcome(
     assert entries[cut["quarantine_id"]].payload == b'{"filing_id": "cut'
 
 
+def test_a_filing_on_the_batch_path_does_not_hold_up_the_fast_path(
+    platform: SmartCustoms,
+) -> None:
+    """A filing the fast path declines takes the batch path (hundreds of milliseconds) on a
+    thread of its own: the clean filings sent after it are decided meanwhile."""
+    gate = _Gate(platform)
+    batcher = DecisionBatcher(gate, fast=platform.single_filing_engine)
+    try:
+        broken = batcher.submit(b'{"filing_id": "cut', fmt="json", tenant=FILER, actor="shop")
+        assert gate.entered.wait(30)  # the batch path is now held
+        clean = [
+            batcher.submit(_body(f"Q-{i}"), fmt="json", tenant=FILER, actor="shop")
+            for i in range(5)
+        ]
+        for future in clean:
+            assert future.result(30).results["status"].to_list() == [ACCEPTED]
+        assert not broken.done()
+        assert batcher.fast_filings == 5
+    finally:
+        gate.release.set()
+        batcher.close()
+    assert broken.result(0).results["status"].to_list() == ["quarantined"]
+
+
+def test_the_fast_path_re_reads_lane_usage_once_the_batch_path_decided(
+    platform: SmartCustoms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = platform.single_filing_engine()
+    engine.usage_ttl = 1e9  # no re-read for age: only the batch path's decisions cause one
+    forgotten: list[int] = []
+    real_forget = engine.forget_usage
+
+    def forget() -> None:
+        forgotten.append(engine.decided)
+        real_forget()
+
+    monkeypatch.setattr(engine, "forget_usage", forget)
+    batcher = DecisionBatcher(
+        lambda: platform.clearance(actor="api"), fast=platform.single_filing_engine
+    )
+    try:
+        first = batcher.submit(_body("U-1"), fmt="json", tenant=FILER, actor="shop").result(60)
+        assert first.results["status"].to_list() == [ACCEPTED]
+        assert forgotten == []
+        odd = make_filing("U-2")
+        odd["filer"]["id"] = FILER
+        odd["remarks"] = "kept whole"  # an unknown field: a warning the fast path leaves alone
+        declined = batcher.submit(orjson.dumps(odd), fmt="json", tenant=FILER, actor="shop")
+        assert declined.result(60).results["status"].to_list() == [ACCEPTED]
+        assert batcher.fast_filings == 1  # U-2 went the batch way, and a decision with it
+        third = batcher.submit(_body("U-3"), fmt="json", tenant=FILER, actor="shop").result(60)
+        assert third.results["status"].to_list() == [ACCEPTED]
+        assert batcher.fast_filings == 2
+        assert forgotten == [1]  # before U-3 was decided, after U-1
+    finally:
+        batcher.close()
+
+
 def test_a_failed_batch_fails_each_of_its_filings_and_the_next_batch_runs(
     platform: SmartCustoms,
 ) -> None:

@@ -26,6 +26,14 @@ decides are written with their audit entries in one transaction, and their answe
 built from the rows written (:func:`~smartcustoms.clearance.single.rows.written_outcomes`):
 one commit and no read per group. The fast path's answers are the batch path's, proven by
 the differential tests in ``tests/clearance/single``.
+
+**The batch path on a thread of its own.** A filing the fast path declines (a problem to
+report, a duplicate, a shape it does not cover) costs the batch pipeline a few hundred
+milliseconds. It is handed to a second thread, so the clean filings behind it are decided
+meanwhile instead of waiting. Both threads write under the store's writer lock, and the
+fast path re-reads lane usage at its next turn after the batch thread stored decisions
+(those it did not make): lane capacity may be passed by the batch-path decisions of that
+one turn, as with another worker process (see :mod:`smartcustoms.api.workers`).
 """
 
 from __future__ import annotations
@@ -92,7 +100,10 @@ class _Request:
 
 
 class DecisionBatcher:
-    """Clear single filings from concurrent callers in micro-batches, on one thread.
+    """Clear single filings from concurrent callers in micro-batches.
+
+    The fast path runs on one thread (``sc-decisions``), the batch path on another
+    (``sc-decisions-batch``, started the first time a filing needs it).
 
     Args:
         clearance: Makes the :class:`~smartcustoms.clearance.Clearance` for a batch (called
@@ -130,8 +141,12 @@ class DecisionBatcher:
         self.max_batch = max_batch
         self.via = via
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._batch_queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._batch_thread: threading.Thread | None = None
+        self._batch_wrote = threading.Event()
+        self._counts = threading.Lock()
         self._closed = False
         self.batches = 0
         """Batches cleared so far."""
@@ -162,7 +177,7 @@ class DecisionBatcher:
         return request.future
 
     def close(self) -> None:
-        """Finish the filings already queued, then stop the worker thread."""
+        """Finish the filings already queued, then stop the worker threads."""
         with self._lock:
             if self._closed:
                 return
@@ -170,32 +185,65 @@ class DecisionBatcher:
             thread = self._thread
             self._queue.put(None)
         if thread is not None:
-            thread.join()
+            thread.join()  # all it took is decided or handed on to the batch thread by now
+        with self._lock:
+            batch_thread = self._batch_thread
+            self._batch_queue.put(None)
+        if batch_thread is not None:
+            batch_thread.join()
+
+    @staticmethod
+    def _take(source: queue.SimpleQueue[_Request | None], most: int) -> tuple[list[_Request], bool]:
+        """Wait for the first request, then take what else is queued: ``(taken, stop)``."""
+        first = source.get()
+        if first is None:
+            return [], True
+        taken = [first]
+        while len(taken) < most:
+            try:
+                more = source.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                return taken, True
+            taken.append(more)
+        return taken, False
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            taken = [first]
-            stop = False
-            while len(taken) < self.max_batch:
+        stop = False
+        while not stop:
+            taken, stop = self._take(self._queue, self.max_batch)
+            if taken:
+                self._clear(taken)
+
+    def _run_batch(self) -> None:
+        stop = False
+        while not stop:
+            taken, stop = self._take(self._batch_queue, self.max_batch)
+            if taken:
                 try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                taken.append(more)
-            self._clear(taken)
-            if stop:
-                return
+                    self._clear_batch(taken)
+                finally:
+                    self._batch_wrote.set()
 
     def _clear(self, requests: list[_Request]) -> None:
+        """Decide what the fast path can now; hand the rest to the batch-path thread."""
         requests = [r for r in requests if r.future.set_running_or_notify_cancel()]
         if self._fast is not None and requests:
             requests = self._clear_fast(requests)
+        if not requests:
+            return
+        with self._lock:
+            if self._batch_thread is None:
+                self._batch_thread = threading.Thread(
+                    target=self._run_batch, name="sc-decisions-batch", daemon=True
+                )
+                self._batch_thread.start()
+        for request in requests:
+            self._batch_queue.put(request)
+
+    def _clear_batch(self, requests: list[_Request]) -> None:
+        """Clear filings through the batch pipeline (the reference), grouped by format."""
         groups: dict[str, list[tuple[_Request, bytes]]] = {}
         singles: list[_Request] = []
         for request in requests:
@@ -224,6 +272,9 @@ class DecisionBatcher:
             self._engine = engine
             if self._freeze_gc:
                 gc.freeze()
+        if self._batch_wrote.is_set():  # decisions the engine did not make went on file
+            self._batch_wrote.clear()
+            engine.forget_usage()
         now = datetime.now(UTC)
         batch_id = now.strftime("a%Y%m%dT%H%M%S%f")
         store = engine.clearance.store
@@ -274,13 +325,12 @@ class DecisionBatcher:
             _log.exception("the fast path failed on %d filing(s): batch path", len(requests))
             engine.forget_usage()
             return requests
-        if rest:
-            engine.forget_usage()  # the batch path writes decisions the engine did not make
         if not decided:
             return rest
-        self.batches += 1
-        self.filings += len(decided)
-        self.fast_filings += len(decided)
+        with self._counts:
+            self.batches += 1
+            self.filings += len(decided)
+            self.fast_filings += len(decided)
         for request, f in decided:
             try:
                 answer = DecidedFiling(
@@ -404,8 +454,9 @@ class DecisionBatcher:
             if not isinstance(error, Exception):
                 raise
             return
-        self.batches += 1
-        self.filings += len(requests)
+        with self._counts:
+            self.batches += 1
+            self.filings += len(requests)
         for request, result in zip(requests, decided, strict=True):
             request.future.set_result(result)
 
