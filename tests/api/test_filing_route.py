@@ -1,8 +1,9 @@
-"""``POST /api/v1/filings`` is served by a plain Starlette route that answers as FastAPI's does.
+"""``POST /api/v1/filings`` is served ahead of the middleware stack, and answers as FastAPI's route.
 
-Each request below is sent twice to the same app: once as it is served (by
-``submit_filing_route``), once with that route taken out so FastAPI's route, with its
-dependency solver, serves it. Each pair must answer alike: status, content type, problem
+Each request below is sent twice to the same app: once as it is served (by the fast lane in
+front of the middleware stack, ``submit_filing_endpoint``), once with the lane and the plain
+route taken out so FastAPI's route, with its dependency solver and every middleware, serves
+it. Each pair must answer alike: status, content type, problem
 code and body (ids made distinct, so the second of a pair is not a duplicate of the first).
 """
 
@@ -15,7 +16,9 @@ from typing import Any
 import orjson
 import pytest
 from starlette.routing import Match, Route
+from starlette.testclient import TestClient
 
+from smartcustoms.api.app import _FastLane
 from tests.api.conftest import Api
 from tests.api.test_filings import filing
 
@@ -35,13 +38,64 @@ def _serving(api: Api, method: str, path: str) -> Any:
 
 @contextmanager
 def _without_fast_route(api: Api) -> Iterator[None]:
-    routes = api.client.app.router.routes  # type: ignore[attr-defined]
-    saved = list(routes)
+    app = api.client.app
+    routes = app.router.routes  # type: ignore[attr-defined]
+    saved, lane = list(routes), app.fast_lane  # type: ignore[attr-defined]
     routes[:] = [r for r in routes if getattr(r, "name", None) != FAST]
+    app.fast_lane = None  # type: ignore[attr-defined]
+    app.middleware_stack = None  # type: ignore[attr-defined]  # rebuilt without the lane
     try:
         yield
     finally:
         routes[:] = saved
+        app.fast_lane = lane  # type: ignore[attr-defined]
+        app.middleware_stack = None  # type: ignore[attr-defined]
+
+
+def test_filings_are_answered_ahead_of_the_middleware_stack(api: Api) -> None:
+    app = api.client.app
+    api.client.get("/api/v1/health")  # the stack is built on the first request
+    lane = app.middleware_stack  # type: ignore[attr-defined]
+    assert isinstance(lane, _FastLane)
+    calls: list[str] = []
+    endpoint = lane.endpoint
+
+    async def counted(request: Any) -> Any:
+        calls.append(request.url.path)
+        return await endpoint(request)
+
+    lane.endpoint = counted
+    try:
+        ok = api.client.post(
+            "/api/v1/filings", content=orjson.dumps(filing("LANE-1")), headers=api.headers["filer"]
+        )
+        assert ok.status_code == 201
+        assert calls == ["/api/v1/filings"]
+        api.client.get("/api/v1/health")
+        api.client.post("/api/v1/filings/bulk", content=b"", headers=api.headers["filer"])
+        assert calls == ["/api/v1/filings"]  # every other route goes through the stack
+    finally:
+        lane.endpoint = endpoint
+
+
+def test_an_unexpected_error_is_a_problem_either_way(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batcher = api.client.app.state.decisions  # type: ignore[attr-defined]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setattr(batcher, "submit", broken)
+    client = TestClient(api.client.app, raise_server_exceptions=False)
+    make = {"headers": api.headers["filer"]}
+    served = client.post("/api/v1/filings", content=orjson.dumps(filing("ERR-1")), **make)
+    with _without_fast_route(api):
+        reference = client.post("/api/v1/filings", content=orjson.dumps(filing("ERR-2")), **make)
+    assert _shape(served) == _shape(reference)
+    assert served.status_code == 500
+    assert served.headers["content-type"] == "application/problem+json"
+    assert served.json()["code"] == "internal.error"
 
 
 def test_the_plain_route_serves_filings_and_only_filings(api: Api) -> None:
