@@ -17,7 +17,7 @@ SQLite, writers are serialised anyway: ``writer`` is 0.
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-11-24 10:00:00.000000
+Create Date: 2026-11-23 16:00:00.000000
 """
 
 import sqlalchemy as sa
