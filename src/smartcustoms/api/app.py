@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -103,10 +104,10 @@ class _FastLane:
         await response(scope, receive, send)
 
     def _handler(self, exc: Exception) -> Callable[[Request, Exception], Any]:
+        """The handler Starlette would pick: by status for HTTP errors, else by class."""
         handlers = self.app.exception_handlers
-        status = getattr(exc, "status_code", None)
-        if status in handlers:
-            return handlers[status]
+        if isinstance(exc, StarletteHTTPException) and exc.status_code in handlers:
+            return handlers[exc.status_code]
         for cls in type(exc).__mro__:
             if cls in handlers:
                 return handlers[cls]
