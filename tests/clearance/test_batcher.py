@@ -17,6 +17,7 @@ from smartcustoms.clearance.summary import ACCEPTED, DUPLICATE
 from smartcustoms.config import load_settings
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.store import BulkWriter
+from smartcustoms.store.bulk import KeyReader
 from smartcustoms.testing import make_filing
 
 FILER = "GB123456789000"
@@ -268,6 +269,57 @@ def test_a_filing_another_writer_stores_meanwhile_is_answered_as_on_file(
         ("R-1", "shop"),
         ("R-2", "shop"),
     ]
+
+
+def test_a_group_is_looked_up_once_and_a_resend_in_it_goes_the_batch_way(
+    platform: SmartCustoms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path asks the store once per group which of its filings are on file.
+
+    A resend in the group (D-1, on file already) makes the group be decided again knowing
+    it: D-1 goes down the batch path and is answered as a duplicate, the others are decided
+    by the fast path, and lane usage held in memory is dropped so that D-1 is not counted.
+    """
+    engine = platform.single_filing_engine()
+    engine.usage_ttl = 1e9
+    looked_up: list[list[str]] = []
+    real_on_file = KeyReader.on_file
+
+    def on_file(reader: KeyReader, filings: list[str], consignments: list[str]) -> object:
+        looked_up.append(list(filings))
+        return real_on_file(reader, filings, consignments)
+
+    monkeypatch.setattr(KeyReader, "on_file", on_file)
+    forgotten: list[int] = []
+    real_forget = engine.forget_usage
+
+    def forget() -> None:
+        forgotten.append(1)
+        real_forget()
+
+    monkeypatch.setattr(engine, "forget_usage", forget)
+    fast = DecisionBatcher(
+        lambda: platform.clearance(actor="api"), fast=platform.single_filing_engine
+    )
+    try:
+        fast.submit(_body("D-1"), fmt="json", tenant=FILER, actor="shop").result(60)
+        assert looked_up == [["D-1"]] and forgotten == []
+        requests = [
+            _Request(body=_body(f"D-{i}"), fmt="json", tenant=FILER, actor="shop")
+            for i in (2, 1, 3)
+        ]
+        fast._clear(requests)
+        two, one, three = (r.future.result(60) for r in requests)
+    finally:
+        fast.close()
+    assert looked_up == [["D-1"], ["D-2", "D-1", "D-3"]]
+    assert forgotten == [1]
+    assert one.results["status"].to_list() == [DUPLICATE]
+    assert two.results["status"].to_list() == [ACCEPTED]
+    assert three.results["status"].to_list() == [ACCEPTED]
+    assert fast.fast_filings == 3  # D-1 the first time, then D-2 and D-3
+    assert platform.store.counts()["filings"] == 3
+    assert platform.store.counts()["risk_decisions"] == 3
 
 
 _FREEZE_PROBE = """

@@ -82,7 +82,7 @@ def test_the_key_reader_sees_what_is_committed(database_url: str) -> None:
         store.dispose()
 
 
-def test_a_filing_on_file_is_found_by_its_id_or_any_consignment(platform: SmartCustoms) -> None:
+def test_filings_on_file_are_found_by_their_ids_or_any_consignment(platform: SmartCustoms) -> None:
     filing = make_filing("ON-1")
     batcher = DecisionBatcher(lambda: platform.clearance(actor="api"))
     try:
@@ -90,8 +90,9 @@ def test_a_filing_on_file_is_found_by_its_id_or_any_consignment(platform: SmartC
     finally:
         batcher.close()
     with KeyReader(platform.store.engine) as reader:
-        assert reader.filing_on_file("ON-1", [])
-        assert reader.filing_on_file("ON-1", ["nothing"])
-        assert reader.filing_on_file("other", ["nothing", "ON-1-C1"])
-        assert not reader.filing_on_file("other", ["nothing", "else"])
-        assert not reader.filing_on_file("other", [])
+        assert reader.on_file(["ON-1"], []) == ({"ON-1"}, set())
+        assert reader.on_file(["ON-1", "other"], ["nothing"]) == ({"ON-1"}, set())
+        assert reader.on_file(["other"], ["nothing", "ON-1-C1"]) == (set(), {"ON-1-C1"})
+        assert reader.on_file(["other", "more"], ["nothing", "else"]) == (set(), set())
+        assert reader.on_file([], ["ON-1-C1"]) == (set(), {"ON-1-C1"})
+        assert reader.on_file([], []) == (set(), set())

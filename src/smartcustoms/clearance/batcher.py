@@ -282,10 +282,24 @@ class DecisionBatcher:
         try:
             # Decide outside the write lock (other writers, other processes of the service,
             # go on meanwhile), then check inside it that no filing went on file since.
-            with KeyReader(store.engine) as reader:
-                decided, rest = self._decide_group(
-                    engine, requests, now, batch_id, reader.filing_on_file
-                )
+            # The group is looked up in the store once, after deciding: a filing found on
+            # file (a resend, rare) makes the group be decided again knowing it.
+            decided, rest = self._decide_group(engine, requests, now, batch_id, _nowhere)
+            if decided:
+                with KeyReader(store.engine) as reader:
+                    filed, consigned = reader.on_file(
+                        [f.filing_id for _, f in decided],
+                        [x for _, f in decided for x in f.consignment_ids],
+                    )
+                if filed or consigned:
+                    engine.forget_usage()  # the group's decisions counted the resends
+                    decided, rest = self._decide_group(
+                        engine,
+                        requests,
+                        now,
+                        batch_id,
+                        lambda f, ids: f in filed or not consigned.isdisjoint(ids),
+                    )
             with store.writer() as writer:
                 if decided and _stored(
                     writer,
@@ -464,6 +478,11 @@ class DecisionBatcher:
 # the order write_accepted then write_decisions write in, parties upserted in between
 _ACCEPTED_TABLES = ("filings", "consignments", "goods_items", "assessments", "lifecycle_events")
 _DECISION_TABLES = ("risk_decisions", "rule_hits")
+
+
+def _nowhere(filing_id: str, consignment_ids: list[str]) -> bool:
+    """No filing is on file: the group's own earlier filings are the only ones checked."""
+    return False
 
 
 def _stored(writer: BulkWriter, filing_ids: list[str], consignment_ids: list[str]) -> bool:

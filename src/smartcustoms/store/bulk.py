@@ -218,14 +218,33 @@ class KeyReader:
         row = self._cur.fetchone()
         return None if row is None else tuple(row)
 
-    def filing_on_file(self, filing_id: str, consignment_ids: Sequence[str]) -> bool:
-        """Whether the filing, or any of its consignments, is on file now (one query)."""
-        marks = ", ".join([self._mark] * len(consignment_ids))
-        sql = f"SELECT 1 FROM filings WHERE filing_id = {self._mark}"
+    def on_file(
+        self, filing_ids: Sequence[str], consignment_ids: Sequence[str]
+    ) -> tuple[set[str], set[str]]:
+        """Which of these filings and which of these consignments are on file now.
+
+        One query for a whole group of filings: ``(filing ids, consignment ids)`` found.
+        """
+        if not filing_ids and not consignment_ids:
+            return set(), set()
+        parts: list[str] = []
+        values: list[str] = []
+        if filing_ids:
+            marks = ", ".join([self._mark] * len(filing_ids))
+            parts.append(f"SELECT 'f', filing_id FROM filings WHERE filing_id IN ({marks})")
+            values += filing_ids
         if consignment_ids:
-            sql += f" UNION ALL SELECT 1 FROM consignments WHERE consignment_id IN ({marks})"
-        self._cur.execute(sql, (filing_id, *consignment_ids))
-        return self._cur.fetchone() is not None
+            marks = ", ".join([self._mark] * len(consignment_ids))
+            parts.append(
+                f"SELECT 'c', consignment_id FROM consignments WHERE consignment_id IN ({marks})"
+            )
+            values += consignment_ids
+        self._cur.execute(" UNION ALL ".join(parts), tuple(values))
+        filings: set[str] = set()
+        consignments: set[str] = set()
+        for kind, key in self._cur.fetchall():
+            (filings if kind == "f" else consignments).add(str(key))
+        return filings, consignments
 
 
 class BulkWriter:
