@@ -12,6 +12,9 @@ from typing import Any, cast
 import orjson
 import pytest
 
+from smartcustoms.access import Role
+from smartcustoms.api import create_app
+from smartcustoms.platform import SmartCustoms
 from smartcustoms.testing import make_filing
 from tests.api.conftest import USERS, Api
 
@@ -271,3 +274,28 @@ def test_a_filing_over_the_size_limit_is_refused_and_nothing_is_kept(api: Api) -
             assert "filing.too_large" in codes
     finally:
         small.close()
+
+
+def test_the_service_builds_its_fast_path_as_it_starts(
+    platform: SmartCustoms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first filing after a start does not wait for the fast path to be built."""
+    from fastapi.testclient import TestClient
+
+    from tests.clearance.test_batcher import _count_engine_builds
+
+    builds = _count_engine_builds(monkeypatch)
+    platform.access.add_user("starter", Role.FILER, filer_id="GB123456789000")
+    token = platform.access.issue_key("starter").token
+    app = create_app(platform, portal=False)
+    assert builds == []
+    with TestClient(app) as client:
+        assert builds == [1]  # during start-up, before any request
+        answer = client.post(
+            "/api/v1/filings",
+            content=orjson.dumps(filing("START-1")),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 201, answer.text
+    assert builds == [1]
+    assert app.state.decisions.fast_filings == 1

@@ -7,12 +7,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from smartcustoms.clearance import Clearance
 from smartcustoms.clearance.batcher import DecisionBatcher, _Request
+from smartcustoms.clearance.single.engine import SingleFilingEngine
 from smartcustoms.clearance.summary import ACCEPTED, DUPLICATE
 from smartcustoms.config import load_settings
 from smartcustoms.platform import SmartCustoms
@@ -320,6 +322,58 @@ def test_a_group_is_looked_up_once_and_a_resend_in_it_goes_the_batch_way(
     assert fast.fast_filings == 3  # D-1 the first time, then D-2 and D-3
     assert platform.store.counts()["filings"] == 3
     assert platform.store.counts()["risk_decisions"] == 3
+
+
+def _count_engine_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the fast-path engines the platform builds from now on."""
+    import smartcustoms.platform as platform_module
+
+    builds: list[int] = []
+    real = platform_module.SingleFilingEngine
+
+    def counted(*args: Any, **kwargs: Any) -> SingleFilingEngine:
+        builds.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(platform_module, "SingleFilingEngine", counted)
+    return builds
+
+
+def test_warm_builds_the_fast_path_before_the_first_filing(
+    platform: SmartCustoms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = _count_engine_builds(monkeypatch)
+    batcher = DecisionBatcher(
+        lambda: platform.clearance(actor="api"), fast=platform.single_filing_engine
+    )
+    try:
+        batcher.warm()
+        assert builds == [1]
+        decided = batcher.submit(_body("W-1"), fmt="json", tenant=FILER, actor="shop").result(60)
+    finally:
+        batcher.close()
+    assert decided.results["status"].to_list() == [ACCEPTED]
+    assert batcher.fast_filings == 1
+    assert builds == [1]  # the first filing used the engine built by warm
+
+
+def test_warm_with_no_fast_path_or_a_broken_one_leaves_the_batch_path_to_answer(
+    platform: SmartCustoms, caplog: pytest.LogCaptureFixture
+) -> None:
+    DecisionBatcher(lambda: platform.clearance(actor="api")).warm()  # nothing to build
+
+    def broken() -> SingleFilingEngine:
+        raise RuntimeError("no engine today")
+
+    batcher = DecisionBatcher(lambda: platform.clearance(actor="api"), fast=broken)
+    try:
+        batcher.warm()  # logged, not raised
+        assert "could not be built" in caplog.text
+        decided = batcher.submit(_body("W-2"), fmt="json", tenant=FILER, actor="shop").result(60)
+    finally:
+        batcher.close()
+    assert decided.results["status"].to_list() == [ACCEPTED]
+    assert batcher.fast_filings == 0
 
 
 _FREEZE_PROBE = """

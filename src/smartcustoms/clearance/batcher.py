@@ -176,6 +176,21 @@ class DecisionBatcher:
             self._queue.put(request)
         return request.future
 
+    def warm(self) -> None:
+        """Build the fast path now, so that the first filing does not wait for it.
+
+        A service calls this as it starts: building the engine takes a hundred milliseconds
+        or more, which every filing queued behind the first one would otherwise pay. A
+        configuration the fast path cannot be built from is logged; the batch path reports
+        it with the first filing, as it would have anyway.
+        """
+        if self._fast is None:
+            return
+        try:
+            self._fast()
+        except Exception:
+            _log.exception("the single-filing fast path could not be built")
+
     def close(self) -> None:
         """Finish the filings already queued, then stop the worker threads."""
         with self._lock:
