@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_api_load.py [--rate 500] [--seconds 60] [--runs 2]
         [--bulk 200000] [--warm 20000] [--connections 256] [--workers 2 [--shared-socket]]
-        [--gc-probe [--no-freeze-gc]]
+        [--gc-probe [--no-freeze-gc]] [--server-nice N]
 
 The service runs as ``smartcustoms serve`` would (uvicorn, one process, API only) on a
 SQLite store in a temporary folder, already holding ``--warm`` cleared consignments. This
@@ -400,6 +400,13 @@ def main() -> None:
         "instead of one SO_REUSEPORT socket each",
     )
     parser.add_argument(
+        "--server-nice",
+        type=int,
+        default=0,
+        help="run the server at this niceness (an experiment: a positive value lets the load "
+        "generator have a core when it needs one, as on a machine of its own)",
+    )
+    parser.add_argument(
         "--gc-probe",
         action="store_true",
         help="one process: report the full garbage collections during each run",
@@ -435,6 +442,7 @@ def main() -> None:
         "workers": args.workers,
         "shared_socket": args.shared_socket,
         "freeze_gc": not args.no_freeze_gc,
+        "server_nice": args.server_nice,
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -487,7 +495,16 @@ def main() -> None:
         port = _free_port()
         gc_log = folder / "gc.log"
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", url, str(port)],
+            [
+                "nice",
+                "-n",
+                str(args.server_nice),
+                sys.executable,
+                __file__,
+                "--serve",
+                url,
+                str(port),
+            ],
             env={
                 **os.environ,
                 "OMP_WAIT_POLICY": "PASSIVE",
