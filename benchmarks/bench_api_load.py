@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_api_load.py [--rate 500] [--seconds 60] [--runs 2]
         [--bulk 200000] [--warm 20000] [--connections 256] [--workers 2 [--shared-socket]]
-        [--gc-probe [--no-freeze-gc]] [--server-nice N]
+        [--gc-probe [--no-freeze-gc]] [--server-nice N] [--floor]
+        [--no-client-freeze]
 
 The service runs as ``smartcustoms serve`` would (uvicorn, one process, API only) on a
 SQLite store in a temporary folder, already holding ``--warm`` cleared consignments. This
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -54,6 +56,16 @@ def _serve(database_url: str, port: int) -> None:
 
     if os.environ.get("BENCH_SWITCH_INTERVAL_MS"):  # --switch-interval-ms, an experiment
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL_MS"]) / 1000)
+    if os.environ.get("BENCH_FLOOR") == "1":  # --floor: the same server, no service behind it
+        uvicorn.run(
+            "bench_api_load:_floor_app",
+            workers=int(os.environ.get("BENCH_WORKERS") or 1),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+        return
 
     from smartcustoms.api import create_app
     from smartcustoms.config import load_settings
@@ -101,6 +113,33 @@ def _factory() -> Any:
 
     url = os.environ["BENCH_DATABASE_URL"]
     return create_app(SmartCustoms(load_settings(database_url=url)), freeze_gc=True)
+
+
+async def _floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """``--floor``: an ASGI app that reads each filing, parses it and answers at once.
+
+    What the machine, uvicorn and this load generator cost on their own: the floor under
+    any Python service answering the same requests on this machine.
+    """
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    status, answer = 200, b'{"status":"ok"}'
+    if scope["method"] == "POST":
+        status, answer = 201, orjson.dumps({"filing_id": orjson.loads(body).get("filing_id")})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer})
 
 
 def _time_full_collections(log: Path) -> None:
@@ -400,6 +439,18 @@ def main() -> None:
         "instead of one SO_REUSEPORT socket each",
     )
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="serve a bare ASGI app that parses each filing and answers 201 at once, on the "
+        "same uvicorn settings and workers: the floor under any Python service here",
+    )
+    parser.add_argument(
+        "--no-client-freeze",
+        action="store_true",
+        help="leave the load generator's heap in its collector's sight, as before "
+        "2026-11-23 (an experiment: its full collections then pause the load)",
+    )
+    parser.add_argument(
         "--server-nice",
         type=int,
         default=0,
@@ -443,6 +494,8 @@ def main() -> None:
         "shared_socket": args.shared_socket,
         "freeze_gc": not args.no_freeze_gc,
         "server_nice": args.server_nice,
+        "floor": args.floor,
+        "client_freeze": not args.no_client_freeze,
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -511,6 +564,7 @@ def main() -> None:
                 "SMARTCUSTOMS_FAST_DECISIONS": "false" if args.batch_only else "true",
                 "BENCH_SWITCH_INTERVAL_MS": str(args.switch_interval_ms or ""),
                 "BENCH_WORKERS": str(args.workers),
+                "BENCH_FLOOR": "1" if args.floor else "",
                 "BENCH_SHARED_SOCKET": "1" if args.shared_socket else "",
                 "BENCH_NO_FREEZE_GC": "1" if args.no_freeze_gc else "",
                 "BENCH_GC_LOG": str(gc_log) if args.gc_probe else "",
@@ -526,6 +580,12 @@ def main() -> None:
                 chunk = bodies[run * per_run : (run + 1) * per_run]
                 cpu_before = _cpu_seconds(server.pid)
                 by_process, since = _cpu_by_process(server.pid), time.time()
+                # The load generator's own heap (the platform it prepared, the traffic)
+                # moved out of its collector's sight: a full collection of it paused the
+                # sending and the timing of every request in flight for hundreds of ms.
+                if not args.no_client_freeze:
+                    gc.collect()
+                    gc.freeze()
                 result = asyncio.run(
                     _open_loop(port, chunk, rate=args.rate, connections=args.connections)
                 )
