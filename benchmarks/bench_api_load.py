@@ -209,6 +209,42 @@ def _cpu_by_process(pid: int) -> dict[int, float]:
     return out
 
 
+def _cpu_by_thread(pid: int) -> dict[tuple[int, int], float]:
+    """CPU seconds so far of each thread of a process and its descendants, by (pid, tid)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for each in _tree(pid):
+        for task in Path(f"/proc/{each}/task").iterdir():
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+            out[(each, int(task.name))] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _thread_split(
+    before: dict[tuple[int, int], float], after: dict[tuple[int, int], float], requests: int
+) -> dict[str, float]:
+    """Server CPU per request on the processes' main threads and on all their other threads.
+
+    A worker's main thread runs its event loop (HTTP, authentication, the answer); its other
+    threads are the decision threads (the fast path's turns and the batch path) and the
+    thread pool. A thread that ended during the run is not counted.
+    """
+    main = other = 0.0
+    for (pid, tid), cpu in after.items():
+        used = cpu - before.get((pid, tid), 0.0)
+        if pid == tid:
+            main += used
+        else:
+            other += used
+    return {
+        "main_threads": round(main * 1000 / requests, 2),
+        "other_threads": round(other * 1000 / requests, 2),
+    }
+
+
 def _cpu_seconds(pid: int) -> tuple[float, float]:
     """User and system CPU time of a process and its workers so far (every thread)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -580,6 +616,7 @@ def main() -> None:
                 chunk = bodies[run * per_run : (run + 1) * per_run]
                 cpu_before = _cpu_seconds(server.pid)
                 by_process, since = _cpu_by_process(server.pid), time.time()
+                by_thread = _cpu_by_thread(server.pid)
                 # The load generator's own heap (the platform it prepared, the traffic)
                 # moved out of its collector's sight: a full collection of it paused the
                 # sending and the timing of every request in flight for hundreds of ms.
@@ -607,6 +644,9 @@ def main() -> None:
                 )
                 result["server_cpu_ms_per_request"] = round((user + system) * 1000 / len(chunk), 2)
                 result["server_cpu_system_share"] = round(system / max(user + system, 1e-9), 2)
+                result["server_cpu_ms_per_request_by_thread"] = _thread_split(
+                    by_thread, _cpu_by_thread(server.pid), len(chunk)
+                )
                 runs.append(result)
                 print(json.dumps(result), file=sys.stderr, flush=True)
             report["single_filings"] = runs

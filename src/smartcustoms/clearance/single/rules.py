@@ -735,7 +735,7 @@ class SingleRules:
         if not view:
             raise Decline("no goods item joins a consignment")
         self._value_controls(view)
-        if self._fields - view[0].keys():
+        if not view[0].keys() >= self._fields:  # (a frozenset minus keys is a set)
             raise Decline("the view lacks a column the rules read")
         summary = self._summary(view)
         hits = self._apply(view, summary)

@@ -32,14 +32,13 @@ Both methods return ``None`` ("can't tell, use the batch path") and never raise,
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import polars as pl
 
@@ -359,13 +358,18 @@ class SingleValidator:
 
     Args:
         context: The validation context the batch path uses (``Clearance.validation``).
-        rates: The exchange-rate table (``Clearance.rates``).
+        rates: The exchange-rate table (``Clearance.rates``), or what another validator
+            read from it (:meth:`at` shares it).
         currency: The regime's currency (``Clearance.regime.currency``).
     """
 
-    def __init__(self, context: ValidationContext, rates: ExchangeRates, currency: str) -> None:
+    def __init__(
+        self, context: ValidationContext, rates: ExchangeRates | _RateFacts, currency: str
+    ) -> None:
+        facts = rates if isinstance(rates, _RateFacts) else _rate_facts(rates)
         self.context = context
         self.currency = currency
+        self._facts = facts
         self._countries = countries()
         self._currencies = currencies()
         nom = context.nomenclature
@@ -374,17 +378,16 @@ class SingleValidator:
         self._subheadings = nom.subheadings
         self._tolerance = float(context.value_tolerance)
         self._window = _window(context)
-        self._rate_base = rates.base
-        self._rate_from, self._rate_doubtful = _rate_starts(rates)
+        self._rate_base = facts.base
+        self._rate_from = facts.starts
+        self._rate_doubtful = facts.doubtful
 
     # ------------------------------------------------------------------ public
 
     def at(self, now: datetime) -> SingleValidator:
         """This validator judging dates against ``now`` (the reference tables are shared)."""
-        other = copy.copy(self)
-        other.context = replace(self.context, now=now)
-        other._window = _window(other.context)
-        return other
+        # a new validator, not copy.copy: a class compiled by mypyc cannot be copied
+        return SingleValidator(replace(self.context, now=now), self._facts, self.currency)
 
     def is_clean(
         self,
@@ -556,8 +559,19 @@ class SingleValidator:
         return first is not None and first <= day
 
 
-def _rate_starts(rates: ExchangeRates) -> tuple[dict[str, date], frozenset[str]]:
-    """First ``valid_from`` of each currency, and the currencies with a non-positive rate."""
+class _RateFacts(NamedTuple):
+    """What a validator reads from the exchange-rate table once."""
+
+    base: str
+    """The table's base currency."""
+    starts: dict[str, date]
+    """First ``valid_from`` of each currency."""
+    doubtful: frozenset[str]
+    """Currencies with a non-positive rate (the base excepted)."""
+
+
+def _rate_facts(rates: ExchangeRates) -> _RateFacts:
+    """The base currency, each currency's first ``valid_from``, the doubtful currencies."""
     starts: dict[str, date] = {}
     doubtful: set[str] = set()
     for currency, rate, valid_from in rates.frame.select(
@@ -569,4 +583,4 @@ def _rate_starts(rates: ExchangeRates) -> tuple[dict[str, date], frozenset[str]]
             doubtful.add(currency)
         if currency not in starts or valid_from < starts[currency]:
             starts[currency] = valid_from
-    return starts, frozenset(doubtful - {rates.base})
+    return _RateFacts(rates.base, starts, frozenset(doubtful - {rates.base}))
