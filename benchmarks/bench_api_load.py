@@ -144,8 +144,6 @@ async def _floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 def _time_full_collections(log: Path) -> None:
     """Append ``(wall time, milliseconds)`` of each full (generation 2) collection to ``log``."""
-    import gc
-
     began = [0.0]
 
     def timed(phase: str, info: dict[str, int]) -> None:
@@ -199,27 +197,27 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
+def _user_system(stat: Path) -> tuple[float, float]:
+    """User and system CPU seconds read from a ``/proc`` ``stat`` file (process or thread)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def _cpu_by_process(pid: int) -> dict[int, float]:
     """CPU seconds so far of a process and of each of its descendants."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for each in _tree(pid):
-        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        out[each] = (int(fields[11]) + int(fields[12])) / tick
-    return out
+    return {each: sum(_user_system(Path(f"/proc/{each}/stat"))) for each in _tree(pid)}
 
 
 def _cpu_by_thread(pid: int) -> dict[tuple[int, int], float]:
     """CPU seconds so far of each thread of a process and its descendants, by (pid, tid)."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for each in _tree(pid):
         for task in Path(f"/proc/{each}/task").iterdir():
             try:
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                out[(each, int(task.name))] = sum(_user_system(task / "stat"))
             except FileNotFoundError:  # the thread ended meanwhile
                 continue
-            out[(each, int(task.name))] = (int(fields[11]) + int(fields[12])) / tick
     return out
 
 
@@ -247,11 +245,10 @@ def _thread_split(
 
 def _cpu_seconds(pid: int) -> tuple[float, float]:
     """User and system CPU time of a process and its workers so far (every thread)."""
-    tick = os.sysconf("SC_CLK_TCK")
     user = system = 0.0
     for each in _tree(pid):
-        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        user, system = user + int(fields[11]) / tick, system + int(fields[12]) / tick
+        u, s = _user_system(Path(f"/proc/{each}/stat"))
+        user, system = user + u, system + s
     return user, system
 
 

@@ -366,10 +366,9 @@ class SingleValidator:
     def __init__(
         self, context: ValidationContext, rates: ExchangeRates | _RateFacts, currency: str
     ) -> None:
-        facts = rates if isinstance(rates, _RateFacts) else _rate_facts(rates)
         self.context = context
         self.currency = currency
-        self._facts = facts
+        self._facts = rates if isinstance(rates, _RateFacts) else _rate_facts(rates)
         self._countries = countries()
         self._currencies = currencies()
         nom = context.nomenclature
@@ -378,9 +377,6 @@ class SingleValidator:
         self._subheadings = nom.subheadings
         self._tolerance = float(context.value_tolerance)
         self._window = _window(context)
-        self._rate_base = facts.base
-        self._rate_from = facts.starts
-        self._rate_doubtful = facts.doubtful
 
     # ------------------------------------------------------------------ public
 
@@ -545,7 +541,7 @@ class SingleValidator:
                 continue
             if filed is None:
                 return None  # the batch path falls back on today's date
-            if currency in self._rate_doubtful or self.currency in self._rate_doubtful:
+            if currency in self._facts.doubtful or self.currency in self._facts.doubtful:
                 return None
             day = filed.date()
             if not (self._has_rate(currency, day) and self._has_rate(self.currency, day)):
@@ -553,9 +549,9 @@ class SingleValidator:
         return True
 
     def _has_rate(self, currency: str, day: date) -> bool:
-        if currency == self._rate_base:
+        if currency == self._facts.base:
             return True
-        first = self._rate_from.get(currency)
+        first = self._facts.starts.get(currency)
         return first is not None and first <= day
 
 
