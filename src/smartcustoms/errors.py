@@ -64,7 +64,8 @@ Codes never change meaning once released.
     ├── PartnerLedgerError                         ledger.partner
     ├── ConfigurationError                         config.invalid
     ├── StoreError                                 store.error
-    │   └── SchemaVersionError                     store.schema_version
+    │   ├── SchemaVersionError                     store.schema_version
+    │   └── DecisionsUnavailableError              decisions.unavailable
     └── LedgerCorruptError                         ledger.corrupt
 
 The ``witness.*`` errors follow the C2SP tlog-witness status codes through the API's
@@ -89,6 +90,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConsignmentNotFoundError",
+    "DecisionsUnavailableError",
     "EventsRejectedError",
     "FilingConflictError",
     "InconsistentCheckpointError",
@@ -458,6 +460,17 @@ class SchemaVersionError(StoreError):
 
     code = "store.schema_version"
     title = "Database schema version mismatch"
+
+
+class DecisionsUnavailableError(StoreError):
+    """The service's decision process did not answer (starting, restarting or stopped).
+
+    Its message says whether the filing may have been stored; sending it again is always
+    safe, since a filing already on file is answered with its decision.
+    """
+
+    code = "decisions.unavailable"
+    title = "Decisions unavailable"
 
 
 class RulesetNotFoundError(NotFoundError):

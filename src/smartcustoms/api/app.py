@@ -7,7 +7,9 @@ problem details (:mod:`.problems`). ``smartcustoms serve`` runs it with uvicorn.
 
 from __future__ import annotations
 
+import gc
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -20,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smartcustoms import __version__
+from smartcustoms.api.decider import RemoteDecisions, platform_batcher
 from smartcustoms.api.problems import install_problem_handlers
 from smartcustoms.api.routers import (
     aeo,
@@ -37,11 +40,13 @@ from smartcustoms.api.routers.filings import submit_filing_endpoint, submit_fili
 from smartcustoms.api.security import refuse_nul
 from smartcustoms.clearance.batcher import DecisionBatcher
 from smartcustoms.config import DEFAULT_SECRET_KEY
-from smartcustoms.errors import ConfigurationError
+from smartcustoms.errors import ConfigurationError, DecisionsUnavailableError
 from smartcustoms.platform import SmartCustoms
 from smartcustoms.portal import install_portal
 
 __all__ = ["API_PREFIX", "ROUTERS", "create_app"]
+
+_log = logging.getLogger(__name__)
 
 API_PREFIX: Final = "/api/v1"
 """Where version 1 of the API is mounted."""
@@ -129,7 +134,11 @@ class _Service(FastAPI):
 
 
 def create_app(
-    platform: SmartCustoms | None = None, *, portal: bool = True, freeze_gc: bool = False
+    platform: SmartCustoms | None = None,
+    *,
+    portal: bool = True,
+    freeze_gc: bool = False,
+    decider: str | None = None,
 ) -> FastAPI:
     """Build the service for ``platform`` (read from the environment when omitted).
 
@@ -137,7 +146,9 @@ def create_app(
     filings are cleared by the application's :class:`DecisionBatcher` (``app.state.decisions``),
     which finishes the filings it holds when the application shuts down. ``freeze_gc``: see
     :class:`DecisionBatcher` (``smartcustoms serve`` sets it; a process that builds many
-    applications, a test run, should not).
+    applications, a test run, should not). ``decider``: the socket of the service's decision
+    process (:mod:`smartcustoms.api.decider`), which then decides the single filings
+    instead (``app.state.decisions`` is a :class:`~smartcustoms.api.decider.RemoteDecisions`).
 
     Raises:
         ConfigurationError: ``environment=production`` with the default secret key.
@@ -151,14 +162,26 @@ def create_app(
             "refusing to start in production with the default or a short secret key: set "
             "SMARTCUSTOMS_SECRET_KEY to at least 32 random characters"
         )
-    decisions = DecisionBatcher(
-        lambda: platform.clearance(actor="api"),
-        fast=platform.single_filing_engine if settings.fast_decisions else None,
-        freeze_gc=freeze_gc,
-    )
+    decisions: DecisionBatcher | RemoteDecisions
+    if decider is None:
+        decisions = platform_batcher(platform, freeze_gc=freeze_gc)
+    else:
+        decisions = RemoteDecisions(decider)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(decisions, RemoteDecisions):
+            try:
+                await decisions.connect()
+            except DecisionsUnavailableError as error:  # each filing will try again
+                _log.warning("%s", error)
+            if freeze_gc:  # as DecisionBatcher does once its engine is built
+                gc.freeze()
+            try:
+                yield
+            finally:
+                await decisions.aclose()
+            return
         await run_in_threadpool(decisions.warm)  # ready to decide before the first request
         try:
             yield

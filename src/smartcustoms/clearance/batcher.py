@@ -38,6 +38,7 @@ one turn, as with another worker process (see :mod:`smartcustoms.api.workers`).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import queue
@@ -175,6 +176,12 @@ class DecisionBatcher:
                 self._thread.start()
             self._queue.put(request)
         return request.future
+
+    async def decide(
+        self, body: bytes, *, fmt: str, tenant: str | None, actor: str
+    ) -> DecidedFiling:
+        """:meth:`submit`, awaited on the running event loop."""
+        return await asyncio.wrap_future(self.submit(body, fmt=fmt, tenant=tenant, actor=actor))
 
     def warm(self) -> None:
         """Build the fast path now, so that the first filing does not wait for it.

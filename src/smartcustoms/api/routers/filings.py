@@ -25,7 +25,6 @@ targeted would let it probe them. Every read and write lands in the audit log. S
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -39,6 +38,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from smartcustoms.access import Principal, Role
+from smartcustoms.api.decider import RemoteDecisions
 from smartcustoms.api.problems import PROBLEM_MEDIA_TYPE, ProblemResponse, problem_body
 from smartcustoms.api.security import (
     API_KEY_HEADER,
@@ -538,9 +538,9 @@ async def decide_filing(request: Request, principal: Principal, platform: SmartC
         raise InvalidInputError("the request has no body: send one filing as JSON")
     refuse_nul_body(body)
     fmt = _detect_json(body)
-    batcher: DecisionBatcher = request.app.state.decisions
-    decided = await asyncio.wrap_future(
-        batcher.submit(body, fmt=fmt, tenant=tenant, actor=principal.user_id)
+    decisions: DecisionBatcher | RemoteDecisions = request.app.state.decisions
+    decided = await decisions.decide(
+        body, fmt=fmt, tenant=tenant, actor=principal.user_id
     )  # cleared with the filings that arrived meanwhile, audited there
     lines = result_lines(platform, decided.rows, decided.outcomes)
     first = lines[0]
