@@ -38,13 +38,18 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _workers(pid: int) -> set[int]:
-    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
-    return {
+def _spawned(pid: int) -> list[int]:
+    """The supervisor's processes (not multiprocessing's resource tracker), oldest first."""
+    found = [
         child
         for child in _children(pid)
         if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
-    }
+    ]
+
+    def started(child: int) -> int:  # field 22 of /proc/PID/stat: 20th after the command
+        return int(Path(f"/proc/{child}/stat").read_text().rsplit(")")[1].split()[19])
+
+    return sorted(found, key=started)
 
 
 def _wait_for(condition: object, timeout: float = 120) -> None:
@@ -65,7 +70,10 @@ def _filing(filing_id: str) -> bytes:
     return orjson.dumps(filing)
 
 
-def test_workers_share_the_port_are_restarted_and_stop_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("decider", [True, False], ids=["decider", "no-decider"])
+def test_workers_share_the_port_are_restarted_and_stop_cleanly(
+    tmp_path: Path, decider: bool
+) -> None:
     url = f"sqlite:///{tmp_path / 'w.db'}"
     platform = SmartCustoms(load_settings(database_url=url))
     platform.access.add_user("shop", Role.FILER, filer_id=FILER)
@@ -74,30 +82,39 @@ def test_workers_share_the_port_are_restarted_and_stop_cleanly(tmp_path: Path) -
     port = _free_port()
     base = f"http://127.0.0.1:{port}/api/v1"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    server = subprocess.Popen(
-        [sys.executable, "-c", _CLI, "serve", "--workers", "2", "--port", str(port), "--db", url],
-    )
-    try:
-        _wait_for(lambda: httpx.get(f"{base}/health").status_code == 200)
-        _wait_for(lambda: len(_workers(server.pid)) == 2)
-        first = _workers(server.pid)
+    flag = "--decider" if decider else "--no-decider"
+    expected = 3 if decider else 2  # the decider starts first: the oldest process
+    command = [sys.executable, "-c", _CLI, "serve", "--workers", "2", flag, "--port", str(port)]
+    server = subprocess.Popen([*command, "--db", url])
+    sent = 0
+
+    def file_some(prefix: str, count: int) -> None:
+        nonlocal sent
         # a new connection per request: the kernel spreads them over both workers' sockets
         statuses = [
-            httpx.post(f"{base}/filings", content=_filing(f"W-{i}"), headers=headers).status_code
-            for i in range(12)
+            httpx.post(
+                f"{base}/filings", content=_filing(f"{prefix}-{i}"), headers=headers
+            ).status_code
+            for i in range(count)
         ]
-        assert statuses == [201] * 12
-        victim = min(first)
-        os.kill(victim, signal.SIGKILL)
-        _wait_for(lambda: len(_workers(server.pid)) == 2 and victim not in _workers(server.pid))
-        replaced = _workers(server.pid)
-        assert replaced != first
+        assert statuses == [201] * count
+        sent += count
+
+    try:
         _wait_for(lambda: httpx.get(f"{base}/health").status_code == 200)
-        later = [
-            httpx.post(f"{base}/filings", content=_filing(f"X-{i}"), headers=headers).status_code
-            for i in range(6)
-        ]
-        assert later == [201] * 6
+        _wait_for(lambda: len(_spawned(server.pid)) == expected)
+        first = _spawned(server.pid)
+        file_some("W", 12)
+        victims = [first[0], first[-1]] if decider else [first[0]]  # the decider, a worker
+        for victim in victims:
+            os.kill(victim, signal.SIGKILL)
+            _wait_for(
+                lambda: len(_spawned(server.pid)) == expected and victim not in _spawned(server.pid)  # noqa: B023
+            )
+            _wait_for(lambda: httpx.get(f"{base}/health").status_code == 200)
+            file_some(f"X{victim}", 6)  # the workers reach the restarted decider
+        replaced = _spawned(server.pid)
+        assert not set(victims) & set(replaced)
         server.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0
         assert not any(Path(f"/proc/{pid}").exists() for pid in replaced)  # joined, reaped
@@ -107,7 +124,7 @@ def test_workers_share_the_port_are_restarted_and_stop_cleanly(tmp_path: Path) -
             server.wait()
     platform = SmartCustoms(load_settings(database_url=url))
     try:
-        assert platform.store.counts()["filings"] == 18  # every answered filing is on file
+        assert platform.store.counts()["filings"] == sent  # every answered filing is on file
     finally:
         platform.close()
 

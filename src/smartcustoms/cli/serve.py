@@ -20,9 +20,16 @@ __all__ = ["serve_command"]
     type=click.IntRange(min=1),
     help="Processes serving the same port (one per core; see docs/api.md).",
 )
+@click.option(
+    "--decider/--no-decider",
+    default=True,
+    show_default=True,
+    help="With --workers: one more process decides every worker's single filings "
+    "(see docs/api.md); --no-decider: each worker decides its own.",
+)
 @db_option
 def serve_command(
-    host: str, port: int, log_level: str, workers: int, database_url: str | None
+    host: str, port: int, log_level: str, workers: int, decider: bool, database_url: str | None
 ) -> None:
     """Run the service: API under /api/v1 (OpenAPI at /api/v1/openapi.json)."""
     import uvicorn
@@ -39,10 +46,17 @@ def serve_command(
 
     platform.store  # noqa: B018 - opening the store migrates it, once, before any worker
     platform.close()
-    click.echo(f"{workers} worker processes", err=True)
+    click.echo(
+        f"{workers} worker processes" + (" and a decision process" if decider else ""), err=True
+    )
     try:
         status = run_workers(
-            workers, host=host, port=port, log_level=log_level, database_url=database_url
+            workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+            database_url=database_url,
+            decider=decider,
         )
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
