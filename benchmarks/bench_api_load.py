@@ -92,7 +92,12 @@ def _serve(database_url: str, port: int) -> None:
 
         sys.exit(
             run_workers(
-                workers, host="127.0.0.1", port=port, log_level="warning", database_url=database_url
+                workers,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                database_url=database_url,
+                decider=os.environ.get("BENCH_NO_DECIDER") != "1",
             )
         )
     platform = SmartCustoms(load_settings(database_url=database_url))
@@ -324,8 +329,13 @@ async def _open_loop(
     *,
     rate: float,
     connections: int,
+    timeline: list[tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
-    """Send ``bodies`` at ``rate`` per second; latency from each request's due time."""
+    """Send ``bodies`` at ``rate`` per second; latency from each request's due time.
+
+    ``timeline``, if given, receives ``(due, latency)`` of each answered request: seconds
+    from the run's start and milliseconds.
+    """
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(await _Connection.open(port))
@@ -367,6 +377,8 @@ async def _open_loop(
         else:
             statuses[status] = statuses.get(status, 0) + 1
             latencies.append((loop.time() - due) * 1000)
+            if timeline is not None:
+                timeline.append((due - start, latencies[-1]))
         pool.put_nowait(conn)
 
     began, cpu_began = time.perf_counter(), time.process_time()
@@ -466,6 +478,12 @@ def main() -> None:
         help="server processes on the port, as `smartcustoms serve --workers N` runs them",
     )
     parser.add_argument(
+        "--no-decider",
+        action="store_true",
+        help="with --workers: each worker decides its own single filings "
+        "(`serve --workers N --no-decider`), instead of one decision process for all",
+    )
+    parser.add_argument(
         "--shared-socket",
         action="store_true",
         help="with --workers: one listening socket shared by the workers (`uvicorn --workers`), "
@@ -489,6 +507,13 @@ def main() -> None:
         default=0,
         help="run the server at this niceness (an experiment: a positive value lets the load "
         "generator have a core when it needs one, as on a machine of its own)",
+    )
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        default=None,
+        help="write each answered single filing as a CSV row: run, due (s from the run's "
+        "start), latency (ms)",
     )
     parser.add_argument(
         "--gc-probe",
@@ -525,6 +550,7 @@ def main() -> None:
         "switch_interval_ms": args.switch_interval_ms,
         "workers": args.workers,
         "shared_socket": args.shared_socket,
+        "decider": args.workers > 1 and not args.no_decider and not args.shared_socket,
         "freeze_gc": not args.no_freeze_gc,
         "server_nice": args.server_nice,
         "floor": args.floor,
@@ -599,6 +625,7 @@ def main() -> None:
                 "BENCH_WORKERS": str(args.workers),
                 "BENCH_FLOOR": "1" if args.floor else "",
                 "BENCH_SHARED_SOCKET": "1" if args.shared_socket else "",
+                "BENCH_NO_DECIDER": "1" if args.no_decider else "",
                 "BENCH_NO_FREEZE_GC": "1" if args.no_freeze_gc else "",
                 "BENCH_GC_LOG": str(gc_log) if args.gc_probe else "",
             },
@@ -606,7 +633,7 @@ def main() -> None:
         try:
             asyncio.run(_wait_until_up(port))
             if args.workers > 1:
-                _wait_for_workers(server.pid, args.workers)
+                _wait_for_workers(server.pid, args.workers + (1 if report["decider"] else 0))
             report["server_rss_mb_idle"] = _rss_mb(server.pid)
             runs = []
             for run in range(args.runs):
@@ -620,9 +647,17 @@ def main() -> None:
                 if not args.no_client_freeze:
                     gc.collect()
                     gc.freeze()
+                timeline: list[tuple[float, float]] = []
                 result = asyncio.run(
-                    _open_loop(port, chunk, rate=args.rate, connections=args.connections)
+                    _open_loop(
+                        port, chunk, rate=args.rate, connections=args.connections, timeline=timeline
+                    )
                 )
+                if args.timeline is not None:
+                    with args.timeline.open("a" if run else "w") as out:
+                        if not run:
+                            out.write("run,due_s,latency_ms\n")
+                        out.writelines(f"{run},{d:.4f},{ms:.2f}\n" for d, ms in timeline)
                 result["server_rss_mb_after"] = _rss_mb(server.pid)
                 if args.workers > 1:  # how evenly the workers shared the load
                     result["server_cpu_s_by_process"] = sorted(
