@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -421,3 +422,90 @@ def test_a_service_batcher_freezes_what_is_alive_once_its_engine_is_built(
     before, after, fast = (int(x) for x in out.stdout.split())
     assert (before, fast) == (0, 1)
     assert (after > 10_000) if freeze else (after == 0)
+
+
+def _fast_batcher(platform: SmartCustoms) -> DecisionBatcher:
+    return DecisionBatcher(
+        lambda: platform.clearance(actor="api"), fast=platform.single_filing_engine
+    )
+
+
+def test_the_next_turn_is_decided_while_a_turn_commits_and_answered_after_it(
+    platform: SmartCustoms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn's callers are answered once it has committed; the next turn does not wait."""
+    committing, release = threading.Event(), threading.Event()
+    real_exit = BulkWriter.__exit__
+    exits: list[str] = []
+
+    def slow_commit(writer: BulkWriter, *exc: Any) -> None:
+        exits.append(threading.current_thread().name)
+        if len(exits) == 1:
+            committing.set()
+            assert release.wait(30)
+        real_exit(writer, *exc)
+
+    monkeypatch.setattr(BulkWriter, "__exit__", slow_commit)
+    engine = platform.single_filing_engine()
+    real_decide = engine.decide
+    decided: list[str] = []
+
+    def decide(doc: dict[str, Any], **kw: Any) -> Any:
+        decided.append(str(doc["filing_id"]))
+        return real_decide(doc, **kw)
+
+    monkeypatch.setattr(engine, "decide", decide)
+    batcher = _fast_batcher(platform)
+    try:
+        first = batcher.submit(_body("P-1"), fmt="json", tenant=FILER, actor="shop")
+        assert committing.wait(30)
+        second = batcher.submit(_body("P-2"), fmt="json", tenant=FILER, actor="shop")
+        deadline = time.monotonic() + 30
+        while "P-2" not in decided and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert decided == ["P-1", "P-2"]  # decided while P-1's turn commits
+        time.sleep(0.1)
+        assert not first.done() and not second.done()  # nobody answered before the commit
+        assert platform.store.counts()["filings"] == 0
+        release.set()
+        assert first.result(30).results["status"].to_list() == [ACCEPTED]
+        assert second.result(30).results["status"].to_list() == [ACCEPTED]
+    finally:
+        release.set()
+        batcher.close()
+    assert exits[0] == "sc-decisions-commit"
+    assert batcher.fast_filings == 2 and platform.store.counts()["filings"] == 2
+
+
+def test_a_turn_whose_commit_fails_is_cleared_by_the_batch_path(
+    platform: SmartCustoms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_exit = BulkWriter.__exit__
+    failed: list[int] = []
+
+    def failing_commit(writer: BulkWriter, *exc: Any) -> None:
+        committing = exc[0] is None and threading.current_thread().name == "sc-decisions-commit"
+        if committing and not failed:
+            failed.append(1)
+            real_exit(writer, RuntimeError, RuntimeError("disk full"), None)  # rolled back
+            raise RuntimeError("disk full")
+        real_exit(writer, *exc)
+
+    monkeypatch.setattr(BulkWriter, "__exit__", failing_commit)
+    batcher = _fast_batcher(platform)
+    try:
+        answers = [
+            batcher.submit(_body(f"K-{i}"), fmt="json", tenant=FILER, actor="shop")
+            for i in range(3)
+        ]
+        statuses = [a.result(60).results["status"].to_list() for a in answers]
+        later = batcher.submit(_body("K-9"), fmt="json", tenant=FILER, actor="shop").result(60)
+    finally:
+        batcher.close()
+    assert failed == [1]
+    assert statuses == [[ACCEPTED]] * 3
+    assert later.results["status"].to_list() == [ACCEPTED]
+    assert platform.store.counts()["filings"] == 4  # each stored once
+    audits = [e["subject_id"] for e in platform.store.audit_entries(limit=100)]
+    assert sorted(a for a in audits if a) == ["K-0", "K-1", "K-2", "K-9"]
+    assert batcher.fast_filings < batcher.filings == 4  # the failed turn went the batch way

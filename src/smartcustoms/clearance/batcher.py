@@ -27,6 +27,16 @@ built from the rows written (:func:`~smartcustoms.clearance.single.rows.written_
 one commit and no read per group. The fast path's answers are the batch path's, proven by
 the differential tests in ``tests/clearance/single``.
 
+**A turn commits while the next one is decided.** Committing makes a turn durable: on
+SQLite a commit waits for ``fsync``, about a millisecond on the development machine, with
+the interpreter lock released. The fast path's thread writes a turn's rows and hands the
+open transaction to a third thread (``sc-decisions-commit``), which commits it and only
+then answers the turn's callers. Meanwhile the fast path decides the next turn; it writes
+that one only once the one before has committed (one turn written and not committed at
+most), so turns are stored in order and the check under the lock sees every turn before.
+A commit that fails sends its turn's filings down the batch path, as any failure of the
+fast path does. No caller is answered before its filing is committed.
+
 **The batch path on a thread of its own.** A filing the fast path declines (a problem to
 report, a duplicate, a shape it does not cover) costs the batch pipeline a few hundred
 milliseconds. It is handed to a second thread, so the clean filings behind it are decided
@@ -39,6 +49,7 @@ one turn, as with another worker process (see :mod:`smartcustoms.api.workers`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import queue
@@ -91,6 +102,15 @@ class DecidedFiling:
         return pl.DataFrame(self.rows, schema=RESULT_SCHEMA, orient="row")
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A fast-path turn written but not yet committed: its open transaction and filings."""
+
+    transaction: contextlib.ExitStack
+    decided: list[tuple[_Request, FastFiling]]
+    dialect: str
+
+
 @dataclass
 class _Request:
     body: bytes
@@ -103,8 +123,9 @@ class _Request:
 class DecisionBatcher:
     """Clear single filings from concurrent callers in micro-batches.
 
-    The fast path runs on one thread (``sc-decisions``), the batch path on another
-    (``sc-decisions-batch``, started the first time a filing needs it).
+    The fast path runs on one thread (``sc-decisions``), its commits on another
+    (``sc-decisions-commit``), the batch path on a third (``sc-decisions-batch``); each is
+    started the first time it is needed.
 
     Args:
         clearance: Makes the :class:`~smartcustoms.clearance.Clearance` for a batch (called
@@ -146,7 +167,10 @@ class DecisionBatcher:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._batch_thread: threading.Thread | None = None
-        self._batch_wrote = threading.Event()
+        self._batch_wrote = threading.Event()  # usage changed outside the engine's memory
+        self._commits: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._commit_thread: threading.Thread | None = None
+        self._writing = threading.Semaphore(1)  # one fast turn written, not committed, at most
         self._counts = threading.Lock()
         self._closed = False
         self.batches = 0
@@ -233,10 +257,19 @@ class DecisionBatcher:
 
     def _run(self) -> None:
         stop = False
-        while not stop:
-            taken, stop = self._take(self._queue, self.max_batch)
-            if taken:
-                self._clear(taken)
+        try:
+            while not stop:
+                taken, stop = self._take(self._queue, self.max_batch)
+                if taken:
+                    self._clear(taken)
+        finally:
+            if self._commit_thread is not None:
+                self._commits.put(None)
+                self._commit_thread.join()  # every turn committed and answered
+
+    def _run_commits(self) -> None:
+        while (pending := self._commits.get()) is not None:
+            self._commit(pending)
 
     def _run_batch(self) -> None:
         stop = False
@@ -252,9 +285,19 @@ class DecisionBatcher:
         """Decide what the fast path can now; hand the rest to the batch-path thread."""
         requests = [r for r in requests if r.future.set_running_or_notify_cancel()]
         if self._fast is not None and requests:
-            requests = self._clear_fast(requests)
-        if not requests:
-            return
+            requests, pending = self._write_fast(requests)
+            if pending is not None:  # committed and answered while the next turn is decided
+                if self._commit_thread is None:
+                    self._commit_thread = threading.Thread(
+                        target=self._run_commits, name="sc-decisions-commit", daemon=True
+                    )
+                    self._commit_thread.start()
+                self._commits.put(pending)
+        if requests:
+            self._to_batch(requests)
+
+    def _to_batch(self, requests: list[_Request]) -> None:
+        """Hand filings to the batch-path thread (started the first time one is needed)."""
         with self._lock:
             if self._batch_thread is None:
                 self._batch_thread = threading.Thread(
@@ -283,13 +326,23 @@ class DecisionBatcher:
             self._clear_group(request.fmt, [request], [body], truncated_last=truncated)
 
     def _clear_fast(self, requests: list[_Request]) -> list[_Request]:
-        """Decide what the fast path can, write it in one transaction; return the rest."""
+        """Decide what the fast path can, write and commit it, answer it; return the rest."""
+        rest, pending = self._write_fast(requests)
+        if pending is not None:
+            self._commit(pending)
+        return rest
+
+    def _write_fast(self, requests: list[_Request]) -> tuple[list[_Request], _Pending | None]:
+        """Decide what the fast path can and write it, uncommitted: ``(rest, pending)``.
+
+        The transaction stays open, holding the writers' lock, until :meth:`_commit`.
+        """
         assert self._fast is not None
         try:
             engine = self._fast()
         except Exception:  # the batch path reports configuration errors itself
             _log.exception("the single-filing fast path could not be built")
-            return requests
+            return requests, None
         if engine is not self._engine:
             self._engine = engine
             if self._freeze_gc:
@@ -301,6 +354,8 @@ class DecisionBatcher:
         batch_id = now.strftime("a%Y%m%dT%H%M%S%f")
         store = engine.clearance.store
         engine.begin_group()
+        pending: _Pending | None = None
+        writing = False
         try:
             # Decide outside the write lock (other writers, other processes of the service,
             # go on meanwhile), then check inside it that no filing went on file since.
@@ -322,7 +377,10 @@ class DecisionBatcher:
                         batch_id,
                         lambda f, ids: f in filed or not consigned.isdisjoint(ids),
                     )
-            with store.writer() as writer:
+            self._writing.acquire()  # the turn before has committed (see _commit)
+            writing = True
+            with contextlib.ExitStack() as transaction:  # rolled back on an error
+                writer = transaction.enter_context(store.writer())
                 if decided and _stored(
                     writer,
                     [f.filing_id for _, f in decided],
@@ -357,12 +415,33 @@ class DecisionBatcher:
                             datetime.now(UTC),
                         ),
                     )
+                    # the open transaction is _commit's now
+                    pending = _Pending(transaction.pop_all(), decided, store.dialect)
         except Exception:
             _log.exception("the fast path failed on %d filing(s): batch path", len(requests))
             engine.forget_usage()
-            return requests
-        if not decided:
-            return rest
+            return requests, None
+        finally:
+            if writing and pending is None:
+                self._writing.release()
+        return rest, pending
+
+    def _commit(self, pending: _Pending) -> None:
+        """Commit a turn :meth:`_write_fast` wrote, then answer its filings.
+
+        A failed commit sends the turn's filings down the batch path, and the fast path
+        reads lane usage again at its next turn (its memory counted them).
+        """
+        decided = pending.decided
+        try:
+            pending.transaction.close()
+        except Exception:
+            _log.exception("committing %d filing(s) failed: batch path", len(decided))
+            self._batch_wrote.set()
+            self._to_batch([request for request, _ in decided])
+            return
+        finally:
+            self._writing.release()  # the next turn may write
         with self._counts:
             self.batches += 1
             self.filings += len(decided)
@@ -370,14 +449,13 @@ class DecisionBatcher:
         for request, f in decided:
             try:
                 answer = DecidedFiling(
-                    rows=f.results, outcomes=written_outcomes(f.rows, store.dialect)
+                    rows=f.results, outcomes=written_outcomes(f.rows, pending.dialect)
                 )
             except Exception as error:  # stored, but this caller cannot be answered
                 _log.exception("answering fast-path filing %s failed", f.filing_id)
                 request.future.set_exception(error)
             else:
                 request.future.set_result(answer)
-        return rest
 
     @staticmethod
     def _decide_group(
