@@ -97,7 +97,7 @@ def _serve(database_url: str, port: int) -> None:
                 port=port,
                 log_level="warning",
                 database_url=database_url,
-                decider=os.environ.get("BENCH_NO_DECIDER") != "1",
+                decider=os.environ.get("BENCH_DECIDER") == "1",
             )
         )
     platform = SmartCustoms(load_settings(database_url=database_url))
@@ -478,10 +478,10 @@ def main() -> None:
         help="server processes on the port, as `smartcustoms serve --workers N` runs them",
     )
     parser.add_argument(
-        "--no-decider",
+        "--decider",
         action="store_true",
-        help="with --workers: each worker decides its own single filings "
-        "(`serve --workers N --no-decider`), instead of one decision process for all",
+        help="with --workers: one decision process decides every worker's single filings "
+        "(`serve --workers N --decider`), instead of each worker its own",
     )
     parser.add_argument(
         "--shared-socket",
@@ -550,7 +550,7 @@ def main() -> None:
         "switch_interval_ms": args.switch_interval_ms,
         "workers": args.workers,
         "shared_socket": args.shared_socket,
-        "decider": args.workers > 1 and not args.no_decider and not args.shared_socket,
+        "decider": args.workers > 1 and args.decider and not args.shared_socket,
         "freeze_gc": not args.no_freeze_gc,
         "server_nice": args.server_nice,
         "floor": args.floor,
@@ -625,7 +625,7 @@ def main() -> None:
                 "BENCH_WORKERS": str(args.workers),
                 "BENCH_FLOOR": "1" if args.floor else "",
                 "BENCH_SHARED_SOCKET": "1" if args.shared_socket else "",
-                "BENCH_NO_DECIDER": "1" if args.no_decider else "",
+                "BENCH_DECIDER": "1" if args.decider else "",
                 "BENCH_NO_FREEZE_GC": "1" if args.no_freeze_gc else "",
                 "BENCH_GC_LOG": str(gc_log) if args.gc_probe else "",
             },

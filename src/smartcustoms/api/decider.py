@@ -32,9 +32,11 @@ again is safe, because a filing already on file is answered with its decision (2
 ``duplicate``). The next filing connects again, waiting up to ``connect_timeout`` seconds
 for a restarted decider.
 
-**When not to use it.** One decider decides on one core. On SQLite, whose one writer the
-workers queued on anyway, that costs nothing. On PostgreSQL with many cores, per-worker
-deciding (``serve --workers N --no-decider``) may carry more filings a second.
+**When to use it** (``serve --workers N --decider``; per-worker deciding is the default).
+One decider decides on one core, so it caps the service at one core's worth of decisions,
+whatever the number of workers. Below that ceiling it answered faster at the tail on the
+2-core development machine; near it, the workers deciding on every core did
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ platform object), all listening on the same port:
   second), as it does a bulk job's: near the end of a day's capacity, two workers may
   together select a few consignments more than the capacity, at most what the others
   selected in that second.
-* **One decision process** (the default; ``--no-decider`` turns it off) decides the single
-  filings of every worker (:mod:`smartcustoms.api.decider`), so the workers only speak
-  HTTP. It starts before the workers, which start once it listens, and stops after them.
+* **One decision process**, with ``--decider``, decides the single filings of every
+  worker (:mod:`smartcustoms.api.decider`), so the workers only speak HTTP. It starts
+  before the workers, which start once it listens, and stops after them.
 * **The supervisor brings the schema to the newest revision once**, before any worker
   starts, restarts a worker or the decider when it dies, and stops them all (each
   finishing the filings it holds) on SIGTERM or SIGINT. A process that dies within
@@ -106,11 +106,11 @@ def run_workers(
     port: int,
     log_level: str = "info",
     database_url: str | None = None,
-    decider: bool = True,
+    decider: bool = False,
 ) -> int:
     """Run ``workers`` processes of the service on ``host:port`` until told to stop.
 
-    With ``decider`` (the default), one more process decides the workers' single filings
+    With ``decider``, one more process decides the workers' single filings
     (:mod:`smartcustoms.api.decider`): it starts first, the workers once it listens, and
     it stops last. The caller has already opened the platform once (which migrates the
     schema). Returns the exit status: 0 after SIGTERM or SIGINT, 1 when a worker or the

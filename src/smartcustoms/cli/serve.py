@@ -22,10 +22,10 @@ __all__ = ["serve_command"]
 )
 @click.option(
     "--decider/--no-decider",
-    default=True,
+    default=False,
     show_default=True,
-    help="With --workers: one more process decides every worker's single filings "
-    "(see docs/api.md); --no-decider: each worker decides its own.",
+    help="With --workers: one more process decides every worker's single filings, on one "
+    "core (see docs/api.md); the default, --no-decider: each worker decides its own.",
 )
 @db_option
 def serve_command(
