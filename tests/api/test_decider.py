@@ -239,10 +239,12 @@ def test_no_decider_is_answered_503_and_a_restarted_one_is_reached(api: Api, fol
         )
         problem = assert_problem(post(1), 503, "decisions.unavailable")
         assert "nothing was stored" in problem["detail"]
+        assert_problem(client.get("/api/v1/health"), 503, "decisions.unavailable")
         for attempt in range(2):  # started, stopped, started again: each time reached
             server = DecisionServer(platform_batcher(api.platform), path)
             server.start()
             try:
+                assert client.get("/api/v1/health").status_code == 200
                 assert post(10 + attempt).status_code == 201
             finally:
                 server.close()

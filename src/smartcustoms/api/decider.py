@@ -262,8 +262,8 @@ class RemoteDecisions:
         self._reader_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Lock | None = None
 
-    async def connect(self) -> None:
-        """Connect now (waiting up to ``connect_timeout``) unless connected.
+    async def connect(self, *, timeout: float | None = None) -> None:
+        """Connect now unless connected, waiting up to ``timeout`` (``connect_timeout``).
 
         Raises:
             DecisionsUnavailableError: The decider did not accept a connection in time.
@@ -276,7 +276,7 @@ class RemoteDecisions:
             if self._writer is not None:
                 return
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.connect_timeout
+            deadline = loop.time() + (self.connect_timeout if timeout is None else timeout)
             while True:
                 try:
                     reader, writer = await asyncio.open_unix_connection(self.path)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from smartcustoms import __version__
+from smartcustoms.api.decider import RemoteDecisions
 from smartcustoms.api.problems import error_classes
 from smartcustoms.api.security import CurrentPrincipal, PlatformDep
 
@@ -44,9 +46,16 @@ class ProblemType(BaseModel):
 
 
 @router.get("/health", summary="Liveness and database reachability")
-def health(platform: PlatformDep) -> Health:
-    """Returns ``ok`` when the store answers a trivial query."""
-    platform.store.ping()
+async def health(request: Request, platform: PlatformDep) -> Health:
+    """Returns ``ok`` when the store answers a trivial query.
+
+    Behind a decision process (``serve --workers N --decider``), also only when that
+    process accepts a connection.
+    """
+    await run_in_threadpool(platform.store.ping)
+    decisions = request.app.state.decisions
+    if isinstance(decisions, RemoteDecisions):
+        await decisions.connect(timeout=1.0)
     return Health(status="ok", version=__version__, database=platform.store.dialect)
 
 
