@@ -36,6 +36,7 @@ import signal
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Final
@@ -50,6 +51,7 @@ QUICK_DEATH_S: Final = 10.0
 """A worker that dies sooner than this after starting counts towards giving up."""
 
 _GIVE_UP_AFTER: Final = 3
+_Started = tuple[BaseProcess, float]  # a process and when it was started (monotonic)
 _STOP_WAIT_S: Final = 30.0
 
 
@@ -135,20 +137,19 @@ def run_workers(
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
 
-    def start() -> tuple[BaseProcess, float]:
-        process = context.Process(target=_worker, args=args, name="smartcustoms-worker")
+    def launch(target: Callable[..., None], args: tuple[object, ...], name: str) -> _Started:
+        process = context.Process(target=target, args=args, name=name)
         process.start()
         return process, time.monotonic()
 
-    def start_decider() -> tuple[BaseProcess, float]:
-        process = context.Process(
-            target=run_decider, args=(path, log_level, database_url), name="smartcustoms-decider"
-        )
-        process.start()
-        return process, time.monotonic()
+    def start() -> _Started:
+        return launch(_worker, args, "smartcustoms-worker")
+
+    def start_decider() -> _Started:
+        return launch(run_decider, (path, log_level, database_url), "smartcustoms-decider")
 
     decider_process = start_decider() if path else None
-    running: list[tuple[BaseProcess, float]] = []
+    running: list[_Started] = []
     quick_deaths = 0
     status = 0
 
