@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_api_load.py [--rate 500] [--seconds 60] [--runs 2]
         [--bulk 200000] [--warm 20000] [--connections 256] [--workers 2 [--shared-socket]]
-        [--gc-probe [--no-freeze-gc]] [--server-nice N] [--floor]
-        [--no-client-freeze]
+        [--gc-probe [--no-freeze-gc]] [--server-nice N]
+        [--floor [--floor-cpu-ms X [--floor-thread]]] [--no-client-freeze]
 
 The service runs as ``smartcustoms serve`` would (uvicorn, one process, API only) on a
 SQLite store in a temporary folder, already holding ``--warm`` cleared consignments. This
@@ -33,10 +33,12 @@ import asyncio
 import gc
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,6 +122,50 @@ def _factory() -> Any:
     return create_app(SmartCustoms(load_settings(database_url=url)), freeze_gc=True)
 
 
+_FLOOR_CPU_S = float(os.environ.get("BENCH_FLOOR_CPU_MS") or 0) / 1000
+_FLOOR_THREAD = os.environ.get("BENCH_FLOOR_THREAD") == "1"
+_floor_turns: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = (
+    queue.SimpleQueue()
+)
+
+
+def _burn(seconds: float) -> None:
+    """Spend ``seconds`` of this thread's CPU."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def _floor_turn_thread() -> None:
+    """``--floor-thread``: spend the CPU in turns on a thread, as the decision batcher does.
+
+    Takes every filing queued, spends ``--floor-cpu-ms`` on each, then answers them all.
+    """
+    while True:
+        taken = [_floor_turns.get()]
+        while True:
+            try:
+                taken.append(_floor_turns.get_nowait())
+            except queue.Empty:
+                break
+        _burn(_FLOOR_CPU_S * len(taken))
+        for loop, future in taken:
+            loop.call_soon_threadsafe(future.set_result, None)
+
+
+async def _floor_spend() -> None:
+    """Spend ``--floor-cpu-ms`` on one filing, on the event loop or in a turn on a thread."""
+    if not _FLOOR_THREAD:
+        _burn(_FLOOR_CPU_S)
+        return
+    if not any(t.name == "floor-turns" for t in threading.enumerate()):
+        threading.Thread(target=_floor_turn_thread, name="floor-turns", daemon=True).start()
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+    _floor_turns.put((loop, future))
+    await future
+
+
 async def _floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """``--floor``: an ASGI app that reads each filing, parses it and answers at once.
 
@@ -141,6 +187,8 @@ async def _floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         more = message.get("more_body", False)
     status, answer = 200, b'{"status":"ok"}'
     if scope["method"] == "POST":
+        if _FLOOR_CPU_S:  # --floor-cpu-ms: this much CPU per filing, as if deciding it
+            await _floor_spend()
         status, answer = 201, orjson.dumps({"filing_id": orjson.loads(body).get("filing_id")})
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -496,6 +544,19 @@ def main() -> None:
         "same uvicorn settings and workers: the floor under any Python service here",
     )
     parser.add_argument(
+        "--floor-cpu-ms",
+        type=float,
+        default=0.0,
+        help="with --floor: spend this much CPU on each filing before answering (on the "
+        "event loop): what latency a service of that cost per request could reach here",
+    )
+    parser.add_argument(
+        "--floor-thread",
+        action="store_true",
+        help="with --floor-cpu-ms: spend it in turns on a thread of each worker (every filing "
+        "queued meanwhile in one turn), as the decision batcher does, not on the event loop",
+    )
+    parser.add_argument(
         "--no-client-freeze",
         action="store_true",
         help="leave the load generator's heap in its collector's sight, as before "
@@ -554,6 +615,8 @@ def main() -> None:
         "freeze_gc": not args.no_freeze_gc,
         "server_nice": args.server_nice,
         "floor": args.floor,
+        "floor_cpu_ms": args.floor_cpu_ms if args.floor else None,
+        "floor_thread": args.floor and args.floor_thread,
         "client_freeze": not args.no_client_freeze,
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -624,6 +687,8 @@ def main() -> None:
                 "BENCH_SWITCH_INTERVAL_MS": str(args.switch_interval_ms or ""),
                 "BENCH_WORKERS": str(args.workers),
                 "BENCH_FLOOR": "1" if args.floor else "",
+                "BENCH_FLOOR_CPU_MS": str(args.floor_cpu_ms) if args.floor else "",
+                "BENCH_FLOOR_THREAD": "1" if args.floor and args.floor_thread else "",
                 "BENCH_SHARED_SOCKET": "1" if args.shared_socket else "",
                 "BENCH_DECIDER": "1" if args.decider else "",
                 "BENCH_NO_FREEZE_GC": "1" if args.no_freeze_gc else "",
