@@ -170,7 +170,8 @@ async def _floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """``--floor``: an ASGI app that reads each filing, parses it and answers at once.
 
     What the machine, uvicorn and this load generator cost on their own: the floor under
-    any Python service answering the same requests on this machine.
+    any Python service answering the same requests on this machine. With
+    ``--floor-cpu-ms`` it first spends that much CPU on each filing: a service of known cost.
     """
     if scope["type"] == "lifespan":
         while True:
