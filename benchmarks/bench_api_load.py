@@ -124,6 +124,7 @@ def _factory() -> Any:
 
 _FLOOR_CPU_S = float(os.environ.get("BENCH_FLOOR_CPU_MS") or 0) / 1000
 _FLOOR_THREAD = os.environ.get("BENCH_FLOOR_THREAD") == "1"
+_floor_turner: threading.Thread | None = None
 _floor_turns: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = (
     queue.SimpleQueue()
 )
@@ -158,8 +159,10 @@ async def _floor_spend() -> None:
     if not _FLOOR_THREAD:
         _burn(_FLOOR_CPU_S)
         return
-    if not any(t.name == "floor-turns" for t in threading.enumerate()):
-        threading.Thread(target=_floor_turn_thread, name="floor-turns", daemon=True).start()
+    global _floor_turner
+    if _floor_turner is None:  # the event loop's thread only: no race
+        _floor_turner = threading.Thread(target=_floor_turn_thread, name="floor-turns", daemon=True)
+        _floor_turner.start()
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] = loop.create_future()
     _floor_turns.put((loop, future))
